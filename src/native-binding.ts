@@ -1,0 +1,83 @@
+/**
+ * The exact shape of what `build/Release/rseq.node` exports (native/addon.cc).
+ * Errno values are Linux errno numbers with their names; sentences for users
+ * are made in `src/errors.ts`, shared by both backends.
+ */
+export interface NativeErrno {
+  /** 0 on success. */
+  errno: number;
+  /** `EINVAL` etc.; empty string when errno is 0. */
+  errnoName: string;
+  /** `register`, `unregister`, `rseq-probe`, `membarrier`, `alloc`. */
+  op: string;
+}
+
+export interface NativeRegistration extends NativeErrno {
+  owner: 'libc' | 'addon' | 'none';
+  /** Registered length; 0 when not registered or unknown. */
+  length: number;
+  /** Registered signature; 0 when unknown. */
+  signature: number;
+  /** References this thread holds after the call. */
+  refs: number;
+}
+
+export interface NativeKernel {
+  /** uname().release */
+  release: string;
+  /** getauxval(AT_RSEQ_FEATURE_SIZE); 0 when absent. */
+  featureSize: number;
+  /** getauxval(AT_RSEQ_ALIGN); 0 when absent. */
+  align: number;
+  /** errno of rseq(NULL, 0, 0, 0): EINVAL (22) means present. */
+  probeErrno: number;
+  probeErrnoName: string;
+  /** MEMBARRIER_CMD_QUERY mask, or -errno when membarrier failed. */
+  membarrierMask: number;
+}
+
+export interface NativeLibc {
+  family: 'glibc' | 'musl' | 'unknown';
+  version: string | null;
+  rseqOffset: number | null;
+  rseqSize: number | null;
+  rseqFlags: number | null;
+}
+
+export interface NativeBinding {
+  /** 'x86_64' or 'aarch64'. */
+  readonly arch: string;
+  /** The signature this addon registers with (glibc's for the architecture). */
+  readonly signature: number;
+  /** Take a reference on the calling thread's registration (finds libc's or registers the addon's). */
+  acquire(): NativeRegistration;
+  /** Drop one of this environment's references; returns the thread's remaining references. */
+  release(): number;
+  /** The calling thread's registration, without changing references. */
+  registration(): NativeRegistration;
+  kernel(): NativeKernel;
+  libc(): NativeLibc;
+  /** /proc/self/auxv (getauxval for the rseq entries when it cannot be read). */
+  auxv(): Array<{ type: number; name: string | null; value: bigint }>;
+  /** Raw u32 fields of the calling thread's area; throws when the thread holds no registration. */
+  cpuIdStart(): number;
+  cpuId(): number;
+  nodeId(): number;
+  mmCid(): number;
+  /**
+   * An external ArrayBuffer over the calling thread's struct rseq (registration
+   * length bytes), or a string saying why none can be made.
+   */
+  areaBuffer(): ArrayBuffer | string;
+  /** ERRNO_CASES on a fresh pthread; errno numbers with names. */
+  errnoTable(): {
+    ownerAtStart: 'libc' | 'none';
+    signature: number;
+    cases: Array<{ case: string; ret: number; errno: number; errnoName: string }>;
+  };
+  /** sched_setaffinity(0, ...) of the calling thread; throws an Error with `.code` = errno name. */
+  setAffinity(cpus: number[]): void;
+  getAffinity(): number[];
+  schedGetcpu(): number;
+  debugCounts(): { registrations: number; areas: number; threads: number };
+}

@@ -1,0 +1,172 @@
+/**
+ * Public types of the rseq package. Both backends (the native addon and the
+ * simulator in `fallback/`) produce exactly these shapes.
+ */
+
+export type BackendKind = 'native' | 'simulator';
+
+/** The fields of `struct rseq` the package reads. */
+export type RseqField = 'cpuIdStart' | 'cpuId' | 'nodeId' | 'mmCid' | 'sliceCtrl';
+
+/** Which `struct rseq` fields the kernel keeps up to date (from AT_RSEQ_FEATURE_SIZE). */
+export interface FieldAvailability {
+  cpuIdStart: boolean;
+  cpuId: boolean;
+  nodeId: boolean;
+  mmCid: boolean;
+  sliceCtrl: boolean;
+}
+
+/** An errno as the kernel returned it, with a sentence for people. */
+export interface ErrnoInfo {
+  /** The errno's name, for example `EINVAL`. */
+  errno: string;
+  /** The errno's number on this platform (Linux numbering). */
+  code: number;
+  /** What was being done: `rseq-probe`, `register`, `unregister`, `membarrier`. */
+  op: string;
+  /** A sentence a user understands. */
+  message: string;
+}
+
+export interface KernelInfo {
+  /** `uname -r`. */
+  release: string;
+  /** AT_RSEQ_FEATURE_SIZE, or null when the kernel does not publish it (before 6.3). */
+  featureSize: number | null;
+  /** AT_RSEQ_ALIGN, or null when the kernel does not publish it (before 6.3). */
+  align: number | null;
+  /** What `rseq(NULL, 0, 0, 0)` answered: EINVAL means the syscall exists. */
+  syscall: {
+    available: boolean;
+    /** errno name returned by the probe call, for example `EINVAL`, `ENOSYS`, `EPERM`. */
+    probeErrno: string;
+  };
+  /** membarrier supports MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ (and its registration). */
+  membarrierRseq: boolean;
+  /** The MEMBARRIER_CMD_QUERY mask, or null when membarrier is unavailable. */
+  membarrierCommands: number | null;
+}
+
+export type LibcFamily = 'glibc' | 'musl' | 'unknown';
+
+export interface LibcInfo {
+  family: LibcFamily;
+  /** `gnu_get_libc_version()` for glibc; null where the libc does not tell. */
+  version: string | null;
+  /** glibc's `__rseq_offset`, or null where libc exports no such symbol. */
+  rseqOffset: number | null;
+  /** glibc's `__rseq_size`, or null where libc exports no such symbol. */
+  rseqSize: number | null;
+  /** glibc's `__rseq_flags`, or null where libc exports no such symbol. */
+  rseqFlags: number | null;
+}
+
+export type RegistrationOwner = 'libc' | 'addon' | 'none';
+
+export interface RegistrationInfo {
+  /** Who registered the calling thread's area. `addon` means this package (or the simulator acting as it). */
+  owner: RegistrationOwner;
+  /** The registered length in bytes, as the kernel accepted it; null when not registered or unknown. */
+  length: number | null;
+  /** The registered signature; null when not registered or unknown. */
+  signature: number | null;
+  /** Why registration failed, or null. */
+  error: ErrnoInfo | null;
+}
+
+export interface ThreadFields {
+  cpuIdStart: number | null;
+  cpuId: number | null;
+  nodeId: number | null;
+  mmCid: number | null;
+}
+
+/** How `rseq.area()` reads the thread's `struct rseq`. */
+export type AreaAccess = 'external-buffer' | 'native-calls' | 'simulated-memory' | 'none';
+
+export interface ProbeReport {
+  backend: BackendKind;
+  fallbackReason: string | null;
+  /** True when the figures come from the simulator's model, not from this machine's kernel. */
+  simulated: boolean;
+  arch: string;
+  platform: string;
+  kernel: KernelInfo;
+  libc: LibcInfo;
+  registration: RegistrationInfo;
+  fields: FieldAvailability;
+  thread: ThreadFields;
+  area: { access: AreaAccess; byteLength: number | null; reason: string | null };
+  addon: { loaded: boolean; error: string | null };
+  /**
+   * The real kernel and libc as the addon saw them when the simulator was
+   * chosen although the addon loaded (for example rseq denied by seccomp); null otherwise.
+   */
+  host: { kernel: KernelInfo; libc: LibcInfo } | null;
+}
+
+export interface AuxvEntry {
+  /** The AT_* number. */
+  type: number;
+  /** The AT_* name, for example `AT_RSEQ_FEATURE_SIZE`; null for a type this package does not name. */
+  name: string | null;
+  value: bigint;
+}
+
+/** One row of the rseq syscall's errno table, run on a fresh thread. */
+export interface ErrnoCase {
+  /** One of ERRNO_CASES. */
+  case: ErrnoCaseName;
+  /** The syscall's return value: 0 or -1. */
+  ret: number;
+  /** errno name, or null on success. */
+  errno: string | null;
+}
+
+export interface ErrnoTable {
+  /** Who had registered the scratch thread before the cases ran. */
+  ownerAtStart: 'libc' | 'none';
+  /** The signature used for the cases (the architecture's, as glibc uses). */
+  signature: number;
+  cases: ErrnoCase[];
+}
+
+/**
+ * The registration cases run by `errnoTable()`, in this order, on one fresh
+ * thread. A and B are two zeroed 64-byte areas aligned to 64; SIG is the
+ * architecture's signature; UNREG is RSEQ_FLAG_UNREGISTER; BAD is 1 << 8, a
+ * flag no kernel defines; KADDR is a 64-byte aligned kernel address.
+ */
+export const ERRNO_CASES = [
+  'probe-null', //                     rseq(NULL, 0, 0, 0)
+  'register-bad-flags', //             rseq(A, 32, BAD, SIG)
+  'register-len-31', //                rseq(A, 31, 0, SIG)
+  'register-misaligned', //            rseq(A + 16, 32, 0, SIG)
+  'register-bad-address', //           rseq(KADDR, 32, 0, SIG)
+  'unregister-not-registered', //      rseq(A, 32, UNREG, SIG)
+  'register', //                       rseq(A, 32, 0, SIG)
+  'register-again-same', //            rseq(A, 32, 0, SIG)
+  'register-again-other-signature', // rseq(A, 32, 0, SIG ^ 1)
+  'register-again-other-area', //      rseq(B, 32, 0, SIG)
+  'register-again-other-length', //    rseq(A, 64, 0, SIG)
+  'unregister-extra-flags', //         rseq(A, 32, UNREG | BAD, SIG)
+  'unregister-other-area', //          rseq(B, 32, UNREG, SIG)
+  'unregister-other-length', //        rseq(A, 64, UNREG, SIG)
+  'unregister-wrong-signature', //     rseq(A, 32, UNREG, SIG ^ 1)
+  'unregister', //                     rseq(A, 32, UNREG, SIG)
+  'register-len-64', //                rseq(B, 64, 0, SIG)
+  'unregister-len-64', //              rseq(B, 64, UNREG, SIG)
+] as const;
+
+export type ErrnoCaseName = (typeof ERRNO_CASES)[number];
+
+/** Registration bookkeeping of the whole process, for leak checks. */
+export interface DebugCounts {
+  /** Areas this package registered with the kernel and has not unregistered yet. */
+  registrations: number;
+  /** Areas this package allocated and has not freed yet. */
+  areas: number;
+  /** Threads currently holding a reference to a registration (libc's or the package's). */
+  threads: number;
+}
