@@ -1,0 +1,59 @@
+/**
+ * Errors and the sentences that explain an errno. Both backends report errnos
+ * as the kernel (or the simulated kernel) returned them; the words are made
+ * here, once, so the two backends say the same thing.
+ */
+import type { ErrnoInfo } from './types.js';
+
+export type RseqErrorCode =
+  | 'ERR_RSEQ_NATIVE_UNAVAILABLE'
+  | 'ERR_RSEQ_FIELD_UNAVAILABLE'
+  | 'ERR_RSEQ_BAD_BACKEND'
+  | 'ERR_RSEQ_SYSCALL';
+
+/** An error raised by this package. `errno` is set when a system call failed. */
+export class RseqError extends Error {
+  readonly code: RseqErrorCode;
+  readonly errno: ErrnoInfo | null;
+  constructor(code: RseqErrorCode, message: string, errno: ErrnoInfo | null = null) {
+    super(message);
+    this.name = 'RseqError';
+    this.code = code;
+    this.errno = errno;
+  }
+}
+
+const SENTENCES: Record<string, Record<string, string>> = {
+  'rseq-probe': {
+    ENOSYS: 'this kernel has no rseq system call (ENOSYS): rseq needs Linux 4.18 or later, and some sandboxes hide it',
+    EPERM: 'a seccomp filter denies the rseq system call (EPERM), as containers and sandboxes may do',
+  },
+  register: {
+    EINVAL:
+      'the kernel refused to register the rseq area (EINVAL): the thread already has another registration, or the length or alignment is not one this kernel accepts',
+    EPERM:
+      'the kernel refused to register the rseq area (EPERM): the thread is registered with another signature, or a seccomp filter denies rseq',
+    EBUSY: 'the rseq area is already registered for this thread (EBUSY)',
+    EFAULT: 'the kernel refused the rseq area (EFAULT): its address is not valid user memory',
+    ENOSYS: 'this kernel has no rseq system call (ENOSYS): rseq needs Linux 4.18 or later, and some sandboxes hide it',
+    ENOMEM: 'no memory could be allocated for the rseq area (ENOMEM)',
+  },
+  unregister: {
+    EINVAL: 'the kernel refused to unregister (EINVAL): the thread is not registered with this area and length',
+    EPERM: 'the kernel refused to unregister (EPERM): the signature differs from the registered one',
+  },
+  membarrier: {
+    EINVAL: 'this kernel has no membarrier support for rseq (EINVAL): it needs Linux 5.10 or later',
+    EPERM: 'the process has not registered for rseq membarriers, or a seccomp filter denies membarrier (EPERM)',
+    ENOSYS: 'this kernel has no membarrier system call (ENOSYS)',
+  },
+};
+
+/** A sentence for an errno returned by `op`. */
+export function explainErrno(op: string, errno: string): string {
+  return SENTENCES[op]?.[errno] ?? `the ${op} call failed with ${errno}`;
+}
+
+export function errnoInfo(op: string, errno: string, code: number): ErrnoInfo {
+  return { errno, code, op, message: explainErrno(op, errno) };
+}

@@ -1,0 +1,162 @@
+/**
+ * rseq: Linux restartable sequences for Node.js.
+ *
+ * `rseq` is the one public API; it runs on the native addon where rseq works
+ * and on the simulator elsewhere (see `rseq.backend` and `rseq.fallbackReason`).
+ * Every JavaScript thread (main or worker) has its own selection and its own
+ * rseq area.
+ */
+import { makeAreaView, type RseqAreaView } from './area.js';
+import type { Backend, ThreadField } from './backend.js';
+import { fieldUnavailable } from './fields.js';
+import { selectBackend, type Selection } from './select.js';
+import type {
+  AuxvEntry,
+  BackendKind,
+  DebugCounts,
+  ErrnoTable,
+  FieldAvailability,
+  ProbeReport,
+  RegistrationInfo,
+  ThreadFields,
+} from './types.js';
+
+export { RseqError } from './errors.js';
+export type { RseqErrorCode } from './errors.js';
+export type { RseqAreaView } from './area.js';
+export { ERRNO_CASES } from './types.js';
+export type * from './types.js';
+
+/** This thread's backend and what is cached about it (module state is per isolate, so per thread). */
+interface ThreadState {
+  selection: Selection;
+  live: FieldAvailability;
+  featureSize: number | null;
+  view: RseqAreaView | undefined;
+}
+
+let state: ThreadState | undefined;
+
+function current(): ThreadState {
+  if (state === undefined) {
+    const selection = selectBackend(process.env.RSEQ_BACKEND);
+    const b = selection.backend;
+    state = { selection, live: b.fields(), featureSize: b.kernel().featureSize, view: undefined };
+  }
+  return state;
+}
+
+function backend(): Backend {
+  return current().selection.backend;
+}
+
+function field(name: ThreadField): number {
+  const t = current();
+  if (!t.live[name]) throw fieldUnavailable(name, t.featureSize);
+  return t.selection.backend.readField(name);
+}
+
+function threadFields(): ThreadFields {
+  const t = current();
+  const read = (name: ThreadField): number | null => (t.live[name] ? t.selection.backend.readField(name) : null);
+  return { cpuIdStart: read('cpuIdStart'), cpuId: read('cpuId'), nodeId: read('nodeId'), mmCid: read('mmCid') };
+}
+
+function area(): RseqAreaView {
+  const t = current();
+  return (t.view ??= makeAreaView(t.selection.backend.areaSource(), t.live, t.featureSize));
+}
+
+/** CPU_SETSIZE of glibc: the CPUs a cpu_set_t can name. */
+const CPU_SETSIZE = 1024;
+
+function checkCpus(cpus: unknown): number[] {
+  if (!Array.isArray(cpus)) throw new TypeError('setAffinity takes an array of CPU numbers');
+  if (cpus.length === 0) throw new RangeError('setAffinity needs at least one CPU');
+  for (const c of cpus as unknown[]) {
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= CPU_SETSIZE) {
+      throw new RangeError(`setAffinity: CPU ${String(c)} is not an integer in [0, ${CPU_SETSIZE})`);
+    }
+  }
+  return cpus as number[];
+}
+
+function probe(): ProbeReport {
+  const { selection } = current();
+  const b = selection.backend;
+  const view = area();
+  return {
+    backend: b.kind,
+    fallbackReason: selection.fallbackReason,
+    simulated: b.kind === 'simulator',
+    arch: b.arch,
+    platform: process.platform,
+    kernel: b.kernel(),
+    libc: b.libc(),
+    registration: b.registration(),
+    fields: b.fields(),
+    thread: threadFields(),
+    area: { access: view.access, byteLength: view.byteLength, reason: view.reason },
+    addon: { ...selection.addon },
+    host: selection.host,
+  };
+}
+
+export interface Rseq {
+  /** Which backend serves this thread: `native` (the addon) or `simulator`. */
+  readonly backend: BackendKind;
+  /** Why the native backend is not used, or null when it is. */
+  readonly fallbackReason: string | null;
+  /** Everything the package knows about this kernel, libc and thread. */
+  probe(): ProbeReport;
+  /** The ELF auxiliary vector (/proc/self/auxv), with names. */
+  auxv(): AuxvEntry[];
+  /** Which struct rseq fields the kernel keeps up to date. */
+  fields(): FieldAvailability;
+  /** The calling thread's registration. */
+  registration(): RegistrationInfo;
+  /** cpu_id of the calling thread (a backend call; `area().cpuId` is a plain load). */
+  cpuId(): number;
+  cpuIdStart(): number;
+  /** node_id; throws ERR_RSEQ_FIELD_UNAVAILABLE where the kernel does not publish it. */
+  nodeId(): number;
+  /** mm_cid; throws ERR_RSEQ_FIELD_UNAVAILABLE where the kernel does not publish it. */
+  mmCid(): number;
+  /** A live read-only view of the calling thread's struct rseq. */
+  area(): RseqAreaView;
+  /** The rseq syscall's errno table, run on a fresh thread (see ERRNO_CASES). */
+  errnoTable(): ErrnoTable;
+  /** Pin the calling thread to these CPUs (sched_setaffinity). */
+  setAffinity(cpus: readonly number[]): void;
+  /** The CPUs the calling thread may run on. */
+  getAffinity(): number[];
+  /** sched_getcpu(), independent of the rseq area. */
+  schedGetcpu(): number;
+  /** Registration bookkeeping of the whole process (leak checks). */
+  debugCounts(): DebugCounts;
+}
+
+export const rseq: Rseq = {
+  get backend() {
+    return backend().kind;
+  },
+  get fallbackReason() {
+    return current().selection.fallbackReason;
+  },
+  probe,
+  auxv: () => backend().auxv(),
+  fields: () => backend().fields(),
+  registration: () => backend().registration(),
+  cpuId: () => field('cpuId'),
+  cpuIdStart: () => field('cpuIdStart'),
+  nodeId: () => field('nodeId'),
+  mmCid: () => field('mmCid'),
+  area,
+  errnoTable: () => backend().errnoTable(),
+  setAffinity: (cpus) => backend().setAffinity(checkCpus(cpus)),
+  getAffinity: () => backend().getAffinity(),
+  schedGetcpu: () => backend().schedGetcpu(),
+  debugCounts: () => backend().debugCounts(),
+};
+
+export default rseq;

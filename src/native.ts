@@ -1,0 +1,200 @@
+/**
+ * The native backend: the addon in `native/` behind the Backend interface.
+ * `loadNative()` never throws: it returns the backend or the exact reason it
+ * cannot be used on this thread.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AreaSource, Backend, ThreadField } from './backend.js';
+import { errnoInfo } from './errors.js';
+import { fieldsFromFeatureSize } from './fields.js';
+import type { NativeBinding, NativeKernel, NativeRegistration } from './native-binding.js';
+import type {
+  AuxvEntry,
+  DebugCounts,
+  ErrnoCaseName,
+  ErrnoTable,
+  FieldAvailability,
+  KernelInfo,
+  LibcInfo,
+  RegistrationInfo,
+} from './types.js';
+import { ERRNO_CASES } from './types.js';
+
+/** MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ and its registration command. */
+const MEMBARRIER_RSEQ_BITS = (1 << 7) | (1 << 8);
+
+/** The package's root directory (holds package.json and build/). */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest)) {
+      try {
+        const name = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: unknown }).name;
+        if (name === 'rseq') return dir;
+      } catch {
+        // not ours; keep walking up
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`rseq: cannot find the package root above ${__dirname}`);
+    dir = parent;
+  }
+}
+
+export const ADDON_RELATIVE_PATH = path.join('build', 'Release', 'rseq.node');
+
+/** Why `npm install` did not build the addon, if it said so. */
+function buildFailureReason(root: string): string | null {
+  try {
+    const text = fs.readFileSync(path.join(root, 'build', 'addon-build-error.txt'), 'utf8').trim();
+    return text.split('\n')[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The addon's raw kernel figures as the public KernelInfo (0 from getauxval means absent). */
+export function kernelInfo(k: NativeKernel): KernelInfo {
+  return {
+    release: k.release,
+    featureSize: k.featureSize === 0 ? null : k.featureSize,
+    align: k.align === 0 ? null : k.align,
+    syscall: { available: k.probeErrnoName === 'EINVAL', probeErrno: k.probeErrnoName },
+    membarrierRseq: k.membarrierMask >= 0 && (k.membarrierMask & MEMBARRIER_RSEQ_BITS) === MEMBARRIER_RSEQ_BITS,
+    membarrierCommands: k.membarrierMask >= 0 ? k.membarrierMask : null,
+  };
+}
+
+function toRegistration(r: NativeRegistration): RegistrationInfo {
+  return {
+    owner: r.owner,
+    length: r.length === 0 ? null : r.length,
+    signature: r.signature === 0 ? null : r.signature,
+    error: r.errno === 0 ? null : errnoInfo(r.op, r.errnoName, r.errno),
+  };
+}
+
+class NativeBackend implements Backend {
+  readonly kind = 'native' as const;
+  readonly arch: string;
+  readonly #binding: NativeBinding;
+  readonly #kernel: KernelInfo;
+  readonly #fields: FieldAvailability;
+
+  constructor(binding: NativeBinding) {
+    this.#binding = binding;
+    this.arch = binding.arch;
+    this.#kernel = kernelInfo(binding.kernel());
+    this.#fields = fieldsFromFeatureSize(this.#kernel.featureSize);
+  }
+
+  kernel(): KernelInfo {
+    return { ...this.#kernel, syscall: { ...this.#kernel.syscall } };
+  }
+  libc(): LibcInfo {
+    return this.#binding.libc();
+  }
+  registration(): RegistrationInfo {
+    return toRegistration(this.#binding.registration());
+  }
+  fields(): FieldAvailability {
+    return { ...this.#fields };
+  }
+  auxv(): AuxvEntry[] {
+    return this.#binding.auxv().map((e) => ({ type: e.type, name: e.name, value: e.value }));
+  }
+  readField(field: ThreadField): number {
+    return this.#binding[field]();
+  }
+  areaSource(): AreaSource {
+    const buf = this.#binding.areaBuffer();
+    const length = this.registration().length ?? 32;
+    if (typeof buf === 'string') {
+      const binding = this.#binding;
+      return { kind: 'calls', access: 'native-calls', byteLength: length, reason: buf, read: (f) => binding[f]() };
+    }
+    return { kind: 'buffer', access: 'external-buffer', buffer: buf, byteOffset: 0, byteLength: buf.byteLength };
+  }
+  errnoTable(): ErrnoTable {
+    const t = this.#binding.errnoTable();
+    return {
+      ownerAtStart: t.ownerAtStart,
+      signature: t.signature,
+      cases: t.cases.map((c) => {
+        if (!(ERRNO_CASES as readonly string[]).includes(c.case)) throw new Error(`rseq: the addon ran an unknown case ${c.case}`);
+        return { case: c.case as ErrnoCaseName, ret: c.ret, errno: c.errno === 0 ? null : c.errnoName };
+      }),
+    };
+  }
+  setAffinity(cpus: readonly number[]): void {
+    this.#binding.setAffinity([...cpus]);
+  }
+  getAffinity(): number[] {
+    return this.#binding.getAffinity();
+  }
+  schedGetcpu(): number {
+    return this.#binding.schedGetcpu();
+  }
+  debugCounts(): DebugCounts {
+    return this.#binding.debugCounts();
+  }
+  acquire(): RegistrationInfo {
+    return toRegistration(this.#binding.acquire());
+  }
+  release(): number {
+    return this.#binding.release();
+  }
+}
+
+export type NativeLoad =
+  | { ok: true; backend: Backend; addonError: null }
+  | { ok: false; reason: string; addonLoaded: boolean; addonError: string | null; binding: NativeBinding | null };
+
+/**
+ * Load the addon and make sure rseq works on the calling thread: the syscall
+ * exists and the thread has (or now gets) a registration.
+ */
+export function loadNative(): NativeLoad {
+  if (process.platform !== 'linux') {
+    return { ok: false, reason: `rseq is a Linux system call; this platform is ${process.platform}`, addonLoaded: false, addonError: null, binding: null };
+  }
+  if (process.arch !== 'x64' && process.arch !== 'arm64') {
+    return {
+      ok: false,
+      reason: `the addon has critical sections for x86_64 and aarch64 only; this architecture is ${process.arch}`,
+      addonLoaded: false,
+      addonError: null,
+      binding: null,
+    };
+  }
+  const root = packageRoot();
+  const file = path.join(root, ADDON_RELATIVE_PATH);
+  let binding: NativeBinding;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    binding = require(file) as NativeBinding;
+  } catch (err) {
+    const loadError = err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err);
+    const built = buildFailureReason(root);
+    const reason = built
+      ? `the native addon was not built: ${built}`
+      : `the native addon could not be loaded from ${ADDON_RELATIVE_PATH}: ${loadError}`;
+    return { ok: false, reason, addonLoaded: false, addonError: reason, binding: null };
+  }
+  const k = binding.kernel();
+  if (k.probeErrnoName !== 'EINVAL') {
+    const info = errnoInfo('rseq-probe', k.probeErrnoName, k.probeErrno);
+    return { ok: false, reason: info.message, addonLoaded: true, addonError: null, binding };
+  }
+  const reg = binding.acquire();
+  if (reg.errno !== 0) {
+    const info = errnoInfo(reg.op, reg.errnoName, reg.errno);
+    return { ok: false, reason: info.message, addonLoaded: true, addonError: null, binding };
+  }
+  if (reg.owner === 'none') {
+    return { ok: false, reason: 'the addon reported no rseq registration for this thread', addonLoaded: true, addonError: null, binding };
+  }
+  return { ok: true, backend: new NativeBackend(binding), addonError: null };
+}
