@@ -1,0 +1,172 @@
+/**
+ * The `rseq` command: `npx rseq probe [--json]`, `npx rseq auxv [--json]`,
+ * `npx rseq errno-table [--json]`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RseqError } from './errors.js';
+import { rseq } from './index.js';
+import { packageRoot } from './native.js';
+import type { AuxvEntry, ErrnoTable, ProbeReport } from './types.js';
+
+const USAGE = `usage: rseq <command> [--json]
+
+commands:
+  probe         what this kernel, libc and thread offer for rseq
+  auxv          the ELF auxiliary vector, with names
+  errno-table   the rseq syscall's answers to each registration case, run on a fresh thread
+
+options:
+  --json        one JSON object on standard output
+  --help        this text
+  --version     the package version
+
+environment:
+  RSEQ_BACKEND=auto|native|simulator   which backend to use (default auto)
+`;
+
+type Section = [title: string, rows: Array<[string, string]>];
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+const orDash = (v: string | number | null): string => (v === null ? '-' : String(v));
+
+function probeSections(p: ProbeReport): Section[] {
+  const k = p.kernel;
+  const l = p.libc;
+  const r = p.registration;
+  const fieldRows: Array<[string, string]> = (
+    [
+      ['cpu_id_start', p.fields.cpuIdStart, p.thread.cpuIdStart],
+      ['cpu_id', p.fields.cpuId, p.thread.cpuId],
+      ['node_id', p.fields.nodeId, p.thread.nodeId],
+      ['mm_cid', p.fields.mmCid, p.thread.mmCid],
+      ['slice_ctrl', p.fields.sliceCtrl, null],
+    ] as Array<[string, boolean, number | null]>
+  ).map(([name, isLive, value]) => [name, isLive ? `live   ${orDash(value)}` : 'not published']);
+  const sections: Section[] = [
+    [
+      'rseq',
+      [
+        ['backend', p.simulated ? `${p.backend} (figures are simulated)` : p.backend],
+        ['fallback reason', orDash(p.fallbackReason)],
+        ['architecture', `${p.arch} (${p.platform})`],
+        ['addon', p.addon.loaded ? 'loaded' : `not loaded${p.addon.error ? `: ${p.addon.error}` : ''}`],
+      ],
+    ],
+    [
+      'kernel',
+      [
+        ['release', k.release],
+        ['rseq syscall', `${k.syscall.available ? 'available' : 'unavailable'} (rseq(NULL, 0, 0, 0) gave ${k.syscall.probeErrno})`],
+        ['feature size', k.featureSize === null ? 'not published (before Linux 6.3): 20' : `${k.featureSize} (AT_RSEQ_FEATURE_SIZE)`],
+        ['alignment', k.align === null ? 'not published (before Linux 6.3): 32' : `${k.align} (AT_RSEQ_ALIGN)`],
+        ['membarrier rseq', `${k.membarrierRseq ? 'yes' : 'no'}${k.membarrierCommands === null ? '' : ` (commands ${hex(k.membarrierCommands)})`}`],
+      ],
+    ],
+    [
+      'libc',
+      [
+        ['family', `${l.family}${l.version ? ` ${l.version}` : ''}`],
+        ['__rseq_offset', orDash(l.rseqOffset)],
+        ['__rseq_size', orDash(l.rseqSize)],
+        ['__rseq_flags', orDash(l.rseqFlags)],
+      ],
+    ],
+    [
+      'registration (this thread)',
+      [
+        ['owner', r.owner],
+        ['length', orDash(r.length)],
+        ['signature', r.signature === null ? '-' : hex(r.signature)],
+        ['error', r.error ? `${r.error.errno}: ${r.error.message}` : '-'],
+      ],
+    ],
+    ['fields', fieldRows],
+    ['area view', [['access', `${p.area.access}${p.area.byteLength === null ? '' : `, ${p.area.byteLength} bytes`}${p.area.reason ? ` (${p.area.reason})` : ''}`]]],
+  ];
+  if (p.host) {
+    sections.push([
+      'host (seen by the addon)',
+      [
+        ['kernel', p.host.kernel.release],
+        ['rseq syscall', p.host.kernel.syscall.probeErrno],
+        ['feature size', orDash(p.host.kernel.featureSize)],
+        ['libc', `${p.host.libc.family}${p.host.libc.version ? ` ${p.host.libc.version}` : ''}`],
+      ],
+    ]);
+  }
+  return sections;
+}
+
+function renderSections(sections: Section[]): string {
+  const width = Math.max(...sections.flatMap(([, rows]) => rows.map(([k]) => k.length)));
+  return sections.map(([title, rows]) => [title, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n')).join('\n\n') + '\n';
+}
+
+function renderAuxv(entries: AuxvEntry[]): string {
+  const width = Math.max(4, ...entries.map((e) => (e.name ?? `AT_${e.type}`).length));
+  return entries.map((e) => `${(e.name ?? `AT_${e.type}`).padEnd(width)}  ${String(e.type).padStart(2)}  ${e.value}  (0x${e.value.toString(16)})`).join('\n') + '\n';
+}
+
+function renderErrnoTable(t: ErrnoTable): string {
+  const width = Math.max(...t.cases.map((c) => c.case.length));
+  const head = `scratch thread registered by: ${t.ownerAtStart}; signature ${hex(t.signature)}\n`;
+  return head + t.cases.map((c) => `  ${c.case.padEnd(width)}  ${c.ret === 0 ? '0' : `-1 ${c.errno}`}`).join('\n') + '\n';
+}
+
+/** JSON with bigints as numbers where exact, else decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v),
+    2,
+  );
+}
+
+function version(): string {
+  const manifest = fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8');
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
+export function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s)): number {
+  const args = argv.filter((a) => a !== '--json');
+  const json = args.length !== argv.length;
+  const [command, ...rest] = args;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    out(USAGE);
+    return 0;
+  }
+  if (command === '--version') {
+    out(`${version()}\n`);
+    return 0;
+  }
+  if (command === undefined || rest.length > 0 || !['probe', 'auxv', 'errno-table'].includes(command)) {
+    process.stderr.write(command === undefined ? USAGE : `rseq: unknown arguments: ${args.join(' ')}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    switch (command) {
+      case 'probe': {
+        const p = rseq.probe();
+        out(json ? `${toJson(p)}\n` : renderSections(probeSections(p)));
+        return 0;
+      }
+      case 'auxv': {
+        const a = rseq.auxv();
+        out(json ? `${toJson(a)}\n` : renderAuxv(a));
+        return 0;
+      }
+      default: {
+        const t = rseq.errnoTable();
+        out(json ? `${toJson(t)}\n` : renderErrnoTable(t));
+        return 0;
+      }
+    }
+  } catch (err) {
+    if (err instanceof RseqError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
