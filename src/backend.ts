@@ -38,6 +38,12 @@ export type AreaSource =
   | { kind: 'buffer'; access: AreaAccess; buffer: ArrayBuffer | SharedArrayBuffer; byteOffset: number; byteLength: number }
   | { kind: 'calls'; access: AreaAccess; byteLength: number; reason: string; read(field: ThreadField): number };
 
+/** A failed system call: errno name and Linux errno number. */
+export interface SyscallFailure {
+  errno: string;
+  code: number;
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   readonly arch: string;
@@ -53,8 +59,12 @@ export interface Backend {
   areaSource(): AreaSource;
   /** Run ERRNO_CASES on a fresh thread and report what the (real or simulated) kernel answered. */
   errnoTable(): ErrnoTable;
-  /** Pin the calling thread to these CPUs (sched_setaffinity on the calling thread). */
-  setAffinity(cpus: readonly number[]): void;
+  /**
+   * Pin the calling thread to these CPUs (sched_setaffinity on the calling
+   * thread). Input is already checked by the caller. Returns null on success or
+   * the errno the (real or simulated) kernel gave; the caller raises the error.
+   */
+  setAffinity(cpus: readonly number[]): SyscallFailure | null;
   getAffinity(): number[];
   /** sched_getcpu(): the libc's (or simulated) view of the current CPU, independent of the rseq area. */
   schedGetcpu(): number;

@@ -42,6 +42,10 @@ const SENTENCES: Record<string, Record<string, string>> = {
     EINVAL: 'the kernel refused to unregister (EINVAL): the thread is not registered with this area and length',
     EPERM: 'the kernel refused to unregister (EPERM): the signature differs from the registered one',
   },
+  sched_setaffinity: {
+    EINVAL: 'none of the CPUs given is one this thread may run on (EINVAL): see the CPUs allowed by the cgroup or cpuset',
+    EPERM: 'the thread may not change its CPU affinity (EPERM)',
+  },
   membarrier: {
     EINVAL: 'this kernel has no membarrier support for rseq (EINVAL): it needs Linux 5.10 or later',
     EPERM: 'the process has not registered for rseq membarriers, or a seccomp filter denies membarrier (EPERM)',

@@ -8,6 +8,7 @@
  */
 import { makeAreaView, type RseqAreaView } from './area.js';
 import type { Backend, ThreadField } from './backend.js';
+import { RseqError, errnoInfo } from './errors.js';
 import { fieldUnavailable } from './fields.js';
 import { selectBackend, type Selection } from './select.js';
 import type {
@@ -153,7 +154,13 @@ export const rseq: Rseq = {
   mmCid: () => field('mmCid'),
   area,
   errnoTable: () => backend().errnoTable(),
-  setAffinity: (cpus) => backend().setAffinity(checkCpus(cpus)),
+  setAffinity: (cpus) => {
+    const failed = backend().setAffinity(checkCpus(cpus));
+    if (failed) {
+      const info = errnoInfo('sched_setaffinity', failed.errno, failed.code);
+      throw new RseqError('ERR_RSEQ_SYSCALL', `rseq.setAffinity: ${info.message}`, info);
+    }
+  },
   getAffinity: () => backend().getAffinity(),
   schedGetcpu: () => backend().schedGetcpu(),
   debugCounts: () => backend().debugCounts(),

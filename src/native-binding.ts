@@ -75,7 +75,7 @@ export interface NativeBinding {
     signature: number;
     cases: Array<{ case: string; ret: number; errno: number; errnoName: string }>;
   };
-  /** sched_setaffinity(0, ...) of the calling thread; throws an Error with `.code` = errno name. */
+  /** sched_setaffinity(0, ...) of the calling thread; throws an Error with `.code` = errno name and `.errno` = number. */
   setAffinity(cpus: number[]): void;
   getAffinity(): number[];
   schedGetcpu(): number;

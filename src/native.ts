@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AreaSource, Backend, ThreadField } from './backend.js';
+import type { AreaSource, Backend, SyscallFailure, ThreadField } from './backend.js';
 import { errnoInfo } from './errors.js';
 import { fieldsFromFeatureSize } from './fields.js';
 import type { NativeBinding, NativeKernel, NativeRegistration } from './native-binding.js';
@@ -128,8 +128,15 @@ class NativeBackend implements Backend {
       }),
     };
   }
-  setAffinity(cpus: readonly number[]): void {
-    this.#binding.setAffinity([...cpus]);
+  setAffinity(cpus: readonly number[]): SyscallFailure | null {
+    try {
+      this.#binding.setAffinity([...cpus]);
+      return null;
+    } catch (err) {
+      const e = err as { code?: unknown; errno?: unknown };
+      if (typeof e.code === 'string' && typeof e.errno === 'number') return { errno: e.code, code: e.errno };
+      throw err;
+    }
   }
   getAffinity(): number[] {
     return this.#binding.getAffinity();

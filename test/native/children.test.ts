@@ -1,0 +1,136 @@
+/**
+ * Native-only, in child processes: glibc's registration turned off (the addon
+ * registers its own area), seccomp filters that deny rseq, worker churn, and
+ * a runtime that refuses external buffers.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ErrnoTable, ProbeReport } from '../../src/index.js';
+import { DIST_ENTRY, ROOT, compileC, lastJson, runNode, skipNative } from '../helpers/env.js';
+
+const CHILD = path.join(ROOT, 'test', 'helpers', 'child-report.cjs');
+const CHURN = path.join(ROOT, 'test', 'helpers', 'worker-churn.cjs');
+const CLI = path.join(ROOT, 'bin', 'rseq.js');
+const NO_GLIBC_RSEQ = { GLIBC_TUNABLES: 'glibc.pthread.rseq=0' };
+
+interface ChildReport {
+  backend?: string;
+  fallbackReason?: string | null;
+  probe?: ProbeReport;
+  schedGetcpu?: number;
+  cpuId?: number;
+  viewCpuId?: number;
+  table?: ErrnoTable;
+  countsBefore?: { registrations: number; areas: number; threads: number };
+  error?: { name: string; code: string; message: string };
+}
+
+describe.skipIf(skipNative)("with glibc's registration turned off", () => {
+  it('the addon registers its own area, with valid fields and the kernel errno table', () => {
+    const r = lastJson<ChildReport>(runNode([CHILD, DIST_ENTRY, 'table'], { ...NO_GLIBC_RSEQ, RSEQ_BACKEND: 'native' }));
+    expect(r.error).toBeUndefined();
+    const p = r.probe!;
+    expect(p.libc.rseqSize).toBe(0);
+    expect(p.registration.owner).toBe('addon');
+    expect(p.registration.error).toBeNull();
+    const fs = p.kernel.featureSize ?? 20;
+    expect(p.registration.length).toBe(fs <= 32 ? 32 : Math.ceil(fs / p.kernel.align!) * p.kernel.align!);
+    expect(p.registration.signature).toBe(p.arch === 'x86_64' ? 0x53053053 : 0xd428bc00);
+    expect(r.cpuId).toBe(r.viewCpuId);
+    expect(p.thread.cpuId).toBeGreaterThanOrEqual(0);
+    expect(r.countsBefore).toEqual({ registrations: 1, areas: 1, threads: 1 });
+
+    const t = r.table!;
+    expect(t.ownerAtStart).toBe('none');
+    const got = Object.fromEntries(t.cases.map((c) => [c.case, c.errno]));
+    expect(got).toMatchObject({
+      'register-bad-flags': 'EINVAL',
+      'register-len-31': 'EINVAL',
+      'register-misaligned': 'EINVAL',
+      'register-bad-address': 'EFAULT',
+      'unregister-not-registered': 'EINVAL',
+      register: null,
+      'register-again-same': 'EBUSY',
+      'register-again-other-signature': 'EPERM',
+      'register-again-other-area': 'EINVAL',
+      'unregister-wrong-signature': 'EPERM',
+      unregister: null,
+    });
+  });
+
+  it('200 workers started and ended one after another leave no registration behind', () => {
+    const r = lastJson<{
+      before: { registrations: number; areas: number; threads: number };
+      after: { registrations: number; areas: number; threads: number };
+      owners: Record<string, number>;
+      maxThreads: number;
+      mainOwner: string;
+    }>(runNode([CHURN, DIST_ENTRY, '200'], { ...NO_GLIBC_RSEQ, RSEQ_BACKEND: 'native' }));
+    expect(r.mainOwner).toBe('addon');
+    expect(r.owners).toEqual({ addon: 200 });
+    expect(r.before).toEqual({ registrations: 1, areas: 1, threads: 1 });
+    // While a worker ran, it and the main thread each held an area.
+    expect(r.maxThreads).toBe(2);
+    expect(r.after).toEqual(r.before);
+  });
+
+  it('with glibc registering, workers use libc areas and the addon allocates none', () => {
+    const r = lastJson<{ before: { registrations: number; areas: number }; after: unknown; owners: Record<string, number> }>(
+      runNode([CHURN, DIST_ENTRY, '20'], { RSEQ_BACKEND: 'native' }),
+    );
+    expect(r.owners).toEqual({ libc: 20 });
+    expect(r.before).toMatchObject({ registrations: 0, areas: 0 });
+    expect(r.after).toEqual(r.before);
+  });
+});
+
+describe.skipIf(skipNative)('under a seccomp filter that denies rseq', () => {
+  const launcher = skipNative ? '' : compileC('seccomp-exec.c');
+
+  for (const errno of ['ENOSYS', 'EPERM'] as const) {
+    it(`${errno}: auto falls back to the simulator and says why`, () => {
+      const res = spawnSync(launcher, [errno, process.execPath, CHILD, DIST_ENTRY], {
+        env: { ...process.env, RSEQ_BACKEND: 'auto' },
+        encoding: 'utf8',
+      });
+      const r = lastJson<ChildReport>(res);
+      expect(r.error).toBeUndefined();
+      expect(r.backend).toBe('simulator');
+      expect(r.fallbackReason).toContain(`(${errno})`);
+      expect(r.probe!.addon.loaded).toBe(true);
+      expect(r.probe!.host!.kernel.syscall).toEqual({ available: false, probeErrno: errno });
+      // glibc's own registration failed under the filter too.
+      expect(r.probe!.host!.libc.rseqSize).toBe(0);
+    });
+
+    it(`${errno}: forcing native raises that reason, without a crash`, () => {
+      const res = spawnSync(launcher, [errno, process.execPath, CHILD, DIST_ENTRY], {
+        env: { ...process.env, RSEQ_BACKEND: 'native' },
+        encoding: 'utf8',
+      });
+      expect(res.status).toBe(0);
+      const r = lastJson<ChildReport>(res);
+      expect(r.error).toMatchObject({ name: 'RseqError', code: 'ERR_RSEQ_NATIVE_UNAVAILABLE' });
+      expect(r.error!.message).toContain(`(${errno})`);
+    });
+
+    it(`${errno}: npx rseq probe --json exits 0 and reports it`, () => {
+      const res = spawnSync(launcher, [errno, process.execPath, CLI, 'probe', '--json'], { encoding: 'utf8', env: { ...process.env, RSEQ_BACKEND: 'auto' } });
+      expect(res.status, res.stderr).toBe(0);
+      const p = JSON.parse(res.stdout) as ProbeReport;
+      expect(p.backend).toBe('simulator');
+      expect(p.fallbackReason).toContain(errno);
+    });
+  }
+});
+
+describe.skipIf(skipNative)('where the runtime refuses external buffers', () => {
+  it('area() falls back to native calls and the probe says so', () => {
+    const r = lastJson<ChildReport>(runNode([CHILD, DIST_ENTRY], { RSEQ_NO_EXTERNAL_BUFFER: '1', RSEQ_BACKEND: 'native' }));
+    expect(r.error).toBeUndefined();
+    expect(r.probe!.area.access).toBe('native-calls');
+    expect(r.probe!.area.reason).toMatch(/external/i);
+    expect(r.viewCpuId).toBe(r.cpuId);
+  });
+});

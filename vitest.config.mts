@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+// The shared suite (test/shared) runs twice: once on the native backend and
+// once on the simulator. Native-only and simulator-only tests run beside it.
+export default defineConfig({
+  test: {
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
+    projects: [
+      {
+        test: {
+          name: 'native',
+          include: ['test/shared/**/*.test.ts', 'test/native/**/*.test.ts'],
+          env: { RSEQ_BACKEND: 'native' },
+        },
+      },
+      {
+        test: {
+          name: 'simulator',
+          include: ['test/shared/**/*.test.ts', 'test/simulator/**/*.test.ts'],
+          env: { RSEQ_BACKEND: 'simulator' },
+        },
+      },
+    ],
+  },
+});
