@@ -1,0 +1,29 @@
+{
+  "targets": [
+    {
+      "target_name": "rseq",
+      "sources": [
+        "native/addon.cc",
+        "native/auxv.cc",
+        "native/errno_names.cc",
+        "native/errno_table.cc",
+        "native/probe.cc",
+        "native/registration.cc"
+      ],
+      "include_dirs": [
+        "native",
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NAPI_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags": ["-Wall", "-Wextra", "-Werror"],
+      "cflags!": ["-fexceptions", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions"],
+      "cflags_cc!": ["-fexceptions", "-std=gnu++17", "-std=gnu++20"],
+      "libraries": ["-ldl", "-lpthread"]
+    }
+  ]
+}
