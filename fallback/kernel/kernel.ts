@@ -1,0 +1,870 @@
+/**
+ * The simulated machine: one process (one mm) on a set of CPUs, its threads,
+ * their rseq registrations, and the system calls the package uses (rseq,
+ * membarrier, sched_setaffinity), following the rules of a kernel release
+ * profile (profiles.ts). The host-fallback policy (which real JavaScript
+ * thread is which simulated thread) lives in fallback/backend.ts, not here.
+ *
+ * Designed so a later issue can add critical sections (rseq_cs evaluation in
+ * `returnToUser`), scheduler event programs and traces: every state change
+ * goes through a method of `Machine`, and `returnToUser` is the single place
+ * where the kernel writes the area on the way back to user space.
+ */
+import type { AuxvEntry, ErrnoCase, ErrnoCaseName, ErrnoTable, FieldAvailability, KernelInfo, LibcInfo } from '../../src/types.js';
+import { ERRNO_CASES } from '../../src/types.js';
+import { fail, ok, type ErrnoName, type SyscallResult } from '../errno.js';
+import { MemoryFault, SimMemory, USER_SPACE_END } from './memory.js';
+import { LocalMmCid, type MmCidSource } from './mmcid.js';
+import {
+  kernelProfileFor,
+  libcProfileFor,
+  liveFields,
+  MEMBARRIER_CMD,
+  MEMBARRIER_CMD_FLAG_CPU,
+  ORIG_RSEQ_SIZE,
+  RSEQ_CPU_ID_REGISTRATION_FAILED,
+  RSEQ_CPU_ID_UNINITIALIZED,
+  RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE,
+  RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
+  RSEQ_FIELD,
+  RSEQ_FLAG_SLICE_EXT_DEFAULT_ON,
+  RSEQ_FLAG_UNREGISTER,
+  RSEQ_SIG,
+  type Arch,
+  type KernelProfile,
+  type LibcProfile,
+} from './profiles.js';
+
+// ---------------------------------------------------------------------------
+// Auxiliary vector
+
+/** AT_* numbers (include/uapi/linux/auxvec.h and asm/auxvec.h). */
+export const AT = {
+  AT_NULL: 0,
+  AT_IGNORE: 1,
+  AT_EXECFD: 2,
+  AT_PHDR: 3,
+  AT_PHENT: 4,
+  AT_PHNUM: 5,
+  AT_PAGESZ: 6,
+  AT_BASE: 7,
+  AT_FLAGS: 8,
+  AT_ENTRY: 9,
+  AT_NOTELF: 10,
+  AT_UID: 11,
+  AT_EUID: 12,
+  AT_GID: 13,
+  AT_EGID: 14,
+  AT_PLATFORM: 15,
+  AT_HWCAP: 16,
+  AT_CLKTCK: 17,
+  AT_SECURE: 23,
+  AT_BASE_PLATFORM: 24,
+  AT_RANDOM: 25,
+  AT_HWCAP2: 26,
+  AT_RSEQ_FEATURE_SIZE: 27,
+  AT_RSEQ_ALIGN: 28,
+  AT_HWCAP3: 29,
+  AT_HWCAP4: 30,
+  AT_EXECFN: 31,
+  AT_SYSINFO_EHDR: 33,
+  AT_MINSIGSTKSZ: 51,
+} as const;
+
+const AT_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(AT).map(([k, v]) => [v, k] as const));
+
+/** The AT_* name of an auxv type, or null. */
+export function auxvName(type: number): string | null {
+  return AT_NAMES.get(type) ?? null;
+}
+
+// ---------------------------------------------------------------------------
+// Threads
+
+/**
+ * How the kernel treats a registration's IDs (see IdUpdatePolicy):
+ * `every-switch` (4.18–6.18), `on-change` (6.19), `legacy` and `v2` (7.0).
+ */
+export type RegistrationMode = 'every-switch' | 'on-change' | 'legacy' | 'v2';
+
+export interface RseqRegistration {
+  addr: bigint;
+  len: number;
+  sig: number;
+  mode: RegistrationMode;
+}
+
+/** Who registered a thread, as far as the model knows. */
+export type RegistrationOwner = 'libc' | 'other';
+
+/** What libc start did on one thread. */
+export interface LibcThreadStart {
+  /** glibc registered the thread's area. */
+  registered: boolean;
+  /** The area glibc uses (registered or not); null for musl and glibc < 2.35. */
+  area: bigint | null;
+  /** The registration length glibc passed, or null when it did not try. */
+  length: number | null;
+  /** The errno of glibc's registration attempt, or null. */
+  errno: ErrnoName | null;
+}
+
+/** A simulated thread as callers see it. The Machine owns the state. */
+export interface SimThread {
+  readonly tid: number;
+  readonly alive: boolean;
+  /** The CPU the thread runs (or last ran) on. */
+  readonly cpu: number;
+  /** sched_getaffinity(). */
+  readonly affinity: readonly number[];
+  /** The simulated thread pointer (FS base / TPIDR_EL0). */
+  readonly tp: bigint;
+  /** The kernel's view of the thread's registration. */
+  readonly registration: Readonly<RseqRegistration> | null;
+  /** Who made the registration. */
+  readonly registrationOwner: RegistrationOwner | null;
+  /** What libc start did, or null before libcStart(). */
+  readonly libc: Readonly<LibcThreadStart> | null;
+}
+
+interface Ids {
+  cpuId: number;
+  nodeId: number;
+  mmCid: number;
+}
+
+class ThreadState implements SimThread {
+  alive = true;
+  cpu: number;
+  affinity: number[];
+  registration: RseqRegistration | null = null;
+  registrationOwner: RegistrationOwner | null = null;
+  libc: LibcThreadStart | null = null;
+  /** t->rseq.ids: the IDs last written to user space (6.19+ caching). */
+  ids: Ids = { cpuId: RSEQ_CPU_ID_UNINITIALIZED, nodeId: 0, mmCid: 0 };
+  /** TIF_NOTIFY_RESUME with a forced ID update pending (registration, migration, execve). */
+  forceUpdate = false;
+  /** A scheduler event (preemption, membarrier IPI) pending for the next return to user space. */
+  eventPending = false;
+
+  constructor(
+    readonly tid: number,
+    readonly tlsBlock: bigint,
+    readonly tp: bigint,
+    cpu: number,
+    affinity: number[],
+  ) {
+    this.cpu = cpu;
+    this.affinity = affinity;
+  }
+}
+
+/** Why a thread is returning to user space. */
+export type ReturnCause =
+  /** The thread was scheduled out and back in (preemption, yield, blocking). */
+  | 'preempt'
+  /** A signal is being delivered. */
+  | 'signal'
+  /** A system call returns without the thread having been scheduled out. */
+  | 'syscall';
+
+export interface ReturnToUserResult {
+  /** The kernel wrote the ID fields. */
+  wrote: boolean;
+  /** A fatal signal the kernel sent, or null. */
+  signal: 'SIGSEGV' | null;
+  /** Why the signal was sent. */
+  reason: string | null;
+}
+
+export interface FatalSignal {
+  signal: 'SIGSEGV';
+  tid: number;
+  reason: string;
+}
+
+/** The fields of one thread's area as the simulated memory holds them. */
+export interface AreaSnapshot {
+  cpuIdStart: number;
+  cpuId: number;
+  rseqCs: bigint;
+  flags: number;
+  nodeId: number;
+  mmCid: number;
+}
+
+export interface LibcSymbols {
+  rseqOffset: number | null;
+  rseqSize: number | null;
+  rseqFlags: number | null;
+}
+
+export interface MachineOptions {
+  /** A release string or profile; default '6.19' (see kernelProfileFor). */
+  kernel?: string | KernelProfile;
+  /** A libc name or profile; default 'glibc-2.41' (see libcProfileFor). */
+  libc?: string | LibcProfile;
+  arch?: Arch;
+  /** Online CPUs, numbered 0..cpus-1; default 4. */
+  cpus?: number;
+  /** NUMA nodes; CPUs are split into contiguous blocks per node. Default 1. */
+  nodes?: number;
+  /** Seeds the simulated addresses (arena base, pid). */
+  seed?: number;
+  /** Simulated pid; the main thread's tid. Default derived from the seed. */
+  pid?: number;
+  /** Bytes of simulated memory; default 1 MiB. */
+  arenaBytes?: number;
+  /** A seccomp filter making rseq() fail with this errno. */
+  rseqFilter?: 'ENOSYS' | 'EPERM' | null;
+  /** Boot with nohz_full (drops MEMBARRIER_CMD_GLOBAL). */
+  nohzFull?: boolean;
+  /** Takes mm_cid values from elsewhere (the host backend shares them between workers). */
+  mmCid?: MmCidSource;
+}
+
+/** mulberry32: a small deterministic PRNG for simulated addresses. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TLS_BLOCK_BYTES = 8192;
+const TP_OFFSET_IN_BLOCK = 4096;
+
+/** BAD = 1 << 8, a flag no kernel defines (ERRNO_CASES). */
+export const ERRNO_CASE_BAD_FLAG = 1 << 8;
+/** KADDR: a 64-byte aligned kernel address (ERRNO_CASES). */
+export const ERRNO_CASE_KADDR = 0xffffffffffffffc0n;
+
+function toU64(v: bigint | number): bigint {
+  return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
+}
+
+export class Machine {
+  readonly profile: KernelProfile;
+  readonly libcProfile: LibcProfile;
+  readonly arch: Arch;
+  readonly nrCpus: number;
+  readonly nrNodes: number;
+  readonly pid: number;
+  readonly memory: SimMemory;
+  /** The mm's CID bookkeeping (always maintained, also when `mmCid` is external). */
+  readonly mmCidLocal = new LocalMmCid();
+  private readonly mmCidSource: MmCidSource;
+  private readonly threads = new Map<number, ThreadState>();
+  private nextTid: number;
+  private createdThreads = 0;
+  private readonly rseqFilter: 'ENOSYS' | 'EPERM' | null;
+  private readonly nohzFull: boolean;
+  private membarrierState = 0;
+  private symbols: LibcSymbols | null = null;
+  private fatalSignal: FatalSignal | null = null;
+
+  constructor(options: MachineOptions = {}) {
+    this.profile = typeof options.kernel === 'object' ? { ...options.kernel } : kernelProfileFor(options.kernel ?? '6.19');
+    this.libcProfile = typeof options.libc === 'object' ? { ...options.libc } : libcProfileFor(options.libc ?? 'glibc-2.41');
+    this.arch = options.arch ?? 'x86_64';
+    const cpus = options.cpus ?? 4;
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 4096) throw new RangeError('cpus must be an integer in [1, 4096]');
+    const nodes = options.nodes ?? 1;
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > cpus) throw new RangeError('nodes must be an integer in [1, cpus]');
+    this.nrCpus = cpus;
+    this.nrNodes = nodes;
+    const random = prng(options.seed ?? 0x5eed);
+    this.pid = options.pid ?? 1000 + Math.floor(random() * 30000);
+    this.nextTid = this.pid;
+    const base = 0x7f00_0000_0000n + BigInt(Math.floor(random() * 0x3f_0000)) * 4096n;
+    this.memory = new SimMemory({ arenaBytes: options.arenaBytes ?? 1 << 20, base });
+    this.rseqFilter = options.rseqFilter ?? null;
+    this.nohzFull = options.nohzFull ?? false;
+    this.mmCidSource = options.mmCid ?? this.mmCidLocal;
+  }
+
+  // -------------------------------------------------------------------------
+  // CPUs
+
+  /** cpu_to_node(): CPUs are split into `nodes` contiguous blocks. */
+  nodeOf(cpu: number): number {
+    this.checkCpu(cpu);
+    return Math.floor((cpu * this.nrNodes) / this.nrCpus);
+  }
+
+  private checkCpu(cpu: number): void {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nrCpus) throw new RangeError(`no CPU ${cpu}`);
+  }
+
+  private allCpus(): number[] {
+    return Array.from({ length: this.nrCpus }, (_, i) => i);
+  }
+
+  // -------------------------------------------------------------------------
+  // Threads
+
+  private state(t: SimThread | number): ThreadState {
+    const tid = typeof t === 'number' ? t : t.tid;
+    const s = this.threads.get(tid);
+    if (!s) throw new RangeError(`no thread ${tid}`);
+    return s;
+  }
+
+  /** The thread with this tid (alive or exited but not forgotten), or undefined. */
+  thread(tid: number): SimThread | undefined {
+    return this.threads.get(tid);
+  }
+
+  /** Live threads, lowest tid first. */
+  liveThreads(): SimThread[] {
+    return [...this.threads.values()].filter((t) => t.alive).sort((a, b) => a.tid - b.tid);
+  }
+
+  /**
+   * clone(): a new thread of the process. Its affinity defaults to every CPU;
+   * its CPU defaults to the allowed CPUs in turn (the n-th thread created
+   * gets allowed[n % allowed.length]). The first thread's tid is the pid.
+   */
+  createThread(opts: { tid?: number; affinity?: readonly number[]; cpu?: number } = {}): SimThread {
+    const affinity = this.normaliseMask(opts.affinity ?? this.allCpus());
+    if (affinity.length === 0) throw new RangeError('a thread needs at least one allowed CPU');
+    const cpu = opts.cpu ?? (affinity[this.createdThreads % affinity.length] as number);
+    this.checkCpu(cpu);
+    if (!affinity.includes(cpu)) throw new RangeError(`cpu ${cpu} is not in the thread's affinity`);
+    const tid = opts.tid ?? this.nextTid;
+    if (this.threads.get(tid)?.alive) throw new RangeError(`thread ${tid} exists`);
+    this.nextTid = Math.max(this.nextTid, tid + 1);
+    this.createdThreads++;
+    const block = this.memory.map(TLS_BLOCK_BYTES, 64, `tls:${tid}`);
+    const t = new ThreadState(tid, block, block + BigInt(TP_OFFSET_IN_BLOCK), cpu, affinity);
+    this.threads.set(tid, t);
+    this.mmCidLocal.attach(tid, affinity);
+    if (this.mmCidSource !== this.mmCidLocal) this.mmCidSource.attach(tid, affinity);
+    return t;
+  }
+
+  /**
+   * exit(): the registration is dropped without touching the area (the
+   * kernel skips rseq work for PF_EXITING tasks), the thread's mm_cid is
+   * released and its TLS block (with a glibc-owned area) is unmapped.
+   */
+  exitThread(thread: SimThread | number): void {
+    const t = this.state(thread);
+    if (!t.alive) return;
+    t.alive = false;
+    t.registration = null;
+    t.registrationOwner = null;
+    this.mmCidLocal.detach(t.tid);
+    if (this.mmCidSource !== this.mmCidLocal) this.mmCidSource.detach(t.tid);
+    this.memory.unmap(t.tlsBlock);
+    this.threads.delete(t.tid);
+  }
+
+  private normaliseMask(cpus: readonly number[]): number[] {
+    const set = new Set<number>();
+    for (const c of cpus) {
+      this.checkCpu(c);
+      set.add(c);
+    }
+    return [...set].sort((a, b) => a - b);
+  }
+
+  /** The mm_cid the thread has while running on its CPU. */
+  mmCidOf(thread: SimThread | number): number {
+    const t = this.state(thread);
+    return this.mmCidSource.cidFor(t.tid, t.cpu);
+  }
+
+  /** min(|allowed CPUs of the process|, live threads): every mm_cid is below it. */
+  mmCidBound(): number {
+    return this.mmCidLocal.bound;
+  }
+
+  /**
+   * Move a thread to another CPU of its affinity (the scheduler's load
+   * balancing, or the migration after sched_setaffinity). The IDs are
+   * written on its next return to user space.
+   */
+  migrate(thread: SimThread | number, cpu: number): void {
+    const t = this.state(thread);
+    this.checkCpu(cpu);
+    if (!t.affinity.includes(cpu)) throw new RangeError(`cpu ${cpu} is not in thread ${t.tid}'s affinity`);
+    if (cpu === t.cpu) return;
+    t.cpu = cpu;
+    // rseq_migrate() (4.18–6.18) / __set_task_cpu -> ids_changed (6.19+).
+    t.forceUpdate = true;
+    t.eventPending = true;
+  }
+
+  /**
+   * sched_setaffinity(tid, cpus): EINVAL when no CPU of the mask is online.
+   * A thread whose CPU is still allowed stays; otherwise it moves to the
+   * lowest allowed CPU (the real kernel may pick any of them).
+   */
+  setAffinity(thread: SimThread | number, cpus: readonly number[]): SyscallResult {
+    const t = this.state(thread);
+    const mask = [...new Set(cpus)].filter((c) => Number.isInteger(c) && c >= 0 && c < this.nrCpus).sort((a, b) => a - b);
+    if (mask.length === 0) return fail('EINVAL');
+    t.affinity = mask;
+    this.mmCidLocal.allow(t.tid, mask);
+    if (this.mmCidSource !== this.mmCidLocal) this.mmCidSource.allow(t.tid, mask);
+    if (!mask.includes(t.cpu)) this.migrate(t, mask[0] as number);
+    return ok();
+  }
+
+  /** A fatal signal the process received, or null. */
+  get fatal(): FatalSignal | null {
+    return this.fatalSignal;
+  }
+
+  private kill(t: ThreadState, reason: string): ReturnToUserResult {
+    this.fatalSignal ??= { signal: 'SIGSEGV', tid: t.tid, reason };
+    return { wrote: false, signal: 'SIGSEGV', reason };
+  }
+
+  // -------------------------------------------------------------------------
+  // rseq(2)
+
+  /**
+   * sys_rseq(rseq, rseq_len, flags, sig) with the checks of kernel/rseq.c in
+   * the profile's order:
+   * 1. UNREGISTER: extra flags EINVAL (not on 4.18); not registered or other
+   *    area EINVAL; other len EINVAL; other sig EPERM; reset of the IDs
+   *    (EFAULT on a fault, plus SIGSEGV on 6.19+).
+   * 2. unknown flags EINVAL (7.0 knows RSEQ_FLAG_SLICE_EXT_DEFAULT_ON).
+   * 3. already registered: other area or len EINVAL; other sig EPERM; else EBUSY.
+   * 4. length/alignment: 4.18–6.2 len == 32 and 32-aligned; 6.3+ len >= 32,
+   *    len == 32 32-aligned, other len aligned to 32 (6.3–6.19) or 64 (7.0)
+   *    and >= the feature size.
+   * 5. access_ok (range check only) -> EFAULT.
+   * 6. area access at registration per profile (EFAULT on a fault).
+   */
+  sysRseq(thread: SimThread | number, rseq: bigint | number, rseqLen: number, flags: number, sig: number): SyscallResult {
+    const t = this.state(thread);
+    const p = this.profile;
+    if (!p.hasRseq) return fail('ENOSYS');
+    if (this.rseqFilter) return fail(this.rseqFilter);
+    const addr = toU64(rseq);
+    const len = rseqLen >>> 0;
+    const fl = flags | 0;
+    const sg = sig >>> 0;
+    const reg = t.registration;
+
+    if (fl & RSEQ_FLAG_UNREGISTER) {
+      if (p.unregisterRejectsExtraFlags && fl & ~RSEQ_FLAG_UNREGISTER) return fail('EINVAL');
+      if (!reg || reg.addr !== addr) return fail('EINVAL');
+      if (len !== reg.len) return fail('EINVAL');
+      if (sg !== reg.sig) return fail('EPERM');
+      try {
+        this.memory.writeU32(addr + BigInt(RSEQ_FIELD.cpuIdStart), p.unregisterCpuIdStart);
+        this.memory.writeU32(addr + BigInt(RSEQ_FIELD.cpuId), RSEQ_CPU_ID_UNINITIALIZED);
+        if (p.writesNodeAndMmCid) {
+          this.memory.writeU32(addr + BigInt(RSEQ_FIELD.nodeId), 0);
+          this.memory.writeU32(addr + BigInt(RSEQ_FIELD.mmCid), 0);
+        }
+      } catch (e) {
+        if (!(e instanceof MemoryFault)) throw e;
+        // 6.19+: rseq_reset_ids() forces SIGSEGV before returning -EFAULT.
+        if (p.registrationAccess === 'init-fields') this.kill(t, 'fault resetting the rseq area at unregistration');
+        return fail('EFAULT');
+      }
+      t.registration = null;
+      t.registrationOwner = null;
+      t.ids = { cpuId: RSEQ_CPU_ID_UNINITIALIZED, nodeId: 0, mmCid: 0 };
+      t.forceUpdate = false;
+      t.eventPending = false;
+      return ok();
+    }
+
+    if (fl & ~p.registerFlags) return fail('EINVAL');
+
+    if (reg) {
+      if (reg.addr !== addr || len !== reg.len) return fail('EINVAL');
+      if (sg !== reg.sig) return fail('EPERM');
+      return fail('EBUSY');
+    }
+
+    if (p.lengthRule === 'orig-only') {
+      if (addr % BigInt(ORIG_RSEQ_SIZE) !== 0n || len !== ORIG_RSEQ_SIZE) return fail('EINVAL');
+    } else {
+      const featureSize = p.featureSize ?? 0;
+      if (len < ORIG_RSEQ_SIZE) return fail('EINVAL');
+      if (len === ORIG_RSEQ_SIZE && addr % BigInt(ORIG_RSEQ_SIZE) !== 0n) return fail('EINVAL');
+      if (len !== ORIG_RSEQ_SIZE && (addr % BigInt(p.extendedAlign) !== 0n || len < featureSize)) return fail('EINVAL');
+    }
+
+    // access_ok(): the range must lie in the user half; nothing is read.
+    if (addr + BigInt(len) > USER_SPACE_END) return fail('EFAULT');
+
+    const mode: RegistrationMode =
+      p.idUpdate === 'by-length' ? (len > ORIG_RSEQ_SIZE ? 'v2' : 'legacy') : p.idUpdate === 'on-change' ? 'on-change' : 'every-switch';
+
+    try {
+      if (p.registrationAccess === 'clear-rseq-cs') {
+        const cs = this.memory.readU64(addr + BigInt(RSEQ_FIELD.rseqCs));
+        if (cs !== 0n) this.memory.writeU64(addr + BigInt(RSEQ_FIELD.rseqCs), 0n);
+      } else if (p.registrationAccess === 'init-fields') {
+        this.memory.writeU64(addr + BigInt(RSEQ_FIELD.rseqCs), 0n);
+        if (p.sliceExtension) {
+          // 7.0: struct rseq::flags carries the read-only slice bits of a v2 registration.
+          let rseqfl = 0;
+          if (mode === 'v2') {
+            rseqfl |= RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE;
+            if (fl & RSEQ_FLAG_SLICE_EXT_DEFAULT_ON) rseqfl |= RSEQ_CS_FLAG_SLICE_EXT_ENABLED;
+          }
+          this.memory.writeU32(addr + BigInt(RSEQ_FIELD.flags), rseqfl);
+        }
+        this.memory.writeU32(addr + BigInt(RSEQ_FIELD.cpuIdStart), RSEQ_CPU_ID_UNINITIALIZED);
+        this.memory.writeU32(addr + BigInt(RSEQ_FIELD.cpuId), RSEQ_CPU_ID_UNINITIALIZED);
+        this.memory.writeU32(addr + BigInt(RSEQ_FIELD.nodeId), 0);
+        this.memory.writeU32(addr + BigInt(RSEQ_FIELD.mmCid), 0);
+        if (p.sliceExtension && mode === 'v2') this.memory.writeU32(addr + BigInt(RSEQ_FIELD.sliceCtrl), 0);
+      }
+    } catch (e) {
+      if (!(e instanceof MemoryFault)) throw e;
+      return fail('EFAULT');
+    }
+
+    t.registration = { addr, len, sig: sg, mode };
+    t.registrationOwner = 'other';
+    t.ids = { cpuId: RSEQ_CPU_ID_UNINITIALIZED, nodeId: 0, mmCid: 0 };
+    // rseq_set_notify_resume() / rseq_force_update(): IDs are written before
+    // the syscall returns to user space.
+    t.forceUpdate = true;
+    t.eventPending = true;
+    return ok();
+  }
+
+  /**
+   * The kernel's work on the way back to user space (the rseq part of
+   * resume_user_mode_work / exit_to_user_mode). `cause` says what happened
+   * since the thread last ran user code:
+   * - 'preempt': scheduled out and back in; 4.18–6.18 and 7.0 legacy rewrite
+   *   the IDs; 6.19 and 7.0 v2 write them only when the CPU or mm_cid
+   *   changed (or once after registration).
+   * - 'signal': 4.18–6.18 and 7.0 legacy rewrite the IDs before delivery;
+   *   6.19 and 7.0 v2 only handle the critical section.
+   * - 'syscall': nothing happened; only pending work (registration,
+   *   migration, membarrier IPI) is done.
+   * A fault on the area, or on 7.0 v2 a read-only field changed by user
+   * space, sends SIGSEGV.
+   */
+  returnToUser(thread: SimThread | number, cause: ReturnCause = 'preempt'): ReturnToUserResult {
+    const t = this.state(thread);
+    const reg = t.registration;
+    const result: ReturnToUserResult = { wrote: false, signal: null, reason: null };
+    if (!reg) {
+      t.forceUpdate = false;
+      t.eventPending = false;
+      return result;
+    }
+    const event = cause !== 'syscall' || t.eventPending || t.forceUpdate;
+    if (!event) return result;
+    const ids: Ids = { cpuId: t.cpu, nodeId: this.nodeOf(t.cpu), mmCid: this.mmCidOf(t) };
+    const changed = ids.cpuId !== t.ids.cpuId || ids.nodeId !== t.ids.nodeId || ids.mmCid !== t.ids.mmCid;
+    let write: boolean;
+    switch (reg.mode) {
+      case 'every-switch':
+      case 'legacy':
+        write = true;
+        break;
+      case 'on-change':
+      case 'v2':
+        write = t.forceUpdate || changed;
+        break;
+    }
+    t.eventPending = false;
+    if (!write) return result;
+    const a = reg.addr;
+    try {
+      if (reg.mode === 'v2' && this.profile.readOnlyEnforcement) {
+        const cpuIdStart = this.memory.readU32(a + BigInt(RSEQ_FIELD.cpuIdStart));
+        const cpuId = this.memory.readU32(a + BigInt(RSEQ_FIELD.cpuId));
+        const nodeId = this.memory.readU32(a + BigInt(RSEQ_FIELD.nodeId));
+        const mmCid = this.memory.readU32(a + BigInt(RSEQ_FIELD.mmCid));
+        if (cpuIdStart !== t.ids.cpuId || cpuId !== cpuIdStart || nodeId !== t.ids.nodeId || mmCid !== t.ids.mmCid) {
+          return this.kill(t, 'user space modified a read-only rseq field (7.0 optimised v2 mode)');
+        }
+      }
+      this.memory.writeU32(a + BigInt(RSEQ_FIELD.cpuIdStart), ids.cpuId);
+      this.memory.writeU32(a + BigInt(RSEQ_FIELD.cpuId), ids.cpuId);
+      if (this.profile.writesNodeAndMmCid) {
+        this.memory.writeU32(a + BigInt(RSEQ_FIELD.nodeId), ids.nodeId);
+        this.memory.writeU32(a + BigInt(RSEQ_FIELD.mmCid), ids.mmCid);
+      }
+    } catch (e) {
+      if (!(e instanceof MemoryFault)) throw e;
+      return this.kill(t, `fault writing the rseq area at 0x${e.addr.toString(16)}`);
+    }
+    t.ids = ids;
+    t.forceUpdate = false;
+    result.wrote = true;
+    return result;
+  }
+
+  /** The area's fields as simulated memory holds them (throws MemoryFault when unmapped). */
+  readArea(addr: bigint): AreaSnapshot {
+    return {
+      cpuIdStart: this.memory.readU32(addr + BigInt(RSEQ_FIELD.cpuIdStart)),
+      cpuId: this.memory.readU32(addr + BigInt(RSEQ_FIELD.cpuId)),
+      rseqCs: this.memory.readU64(addr + BigInt(RSEQ_FIELD.rseqCs)),
+      flags: this.memory.readU32(addr + BigInt(RSEQ_FIELD.flags)),
+      nodeId: this.memory.readU32(addr + BigInt(RSEQ_FIELD.nodeId)),
+      mmCid: this.memory.readU32(addr + BigInt(RSEQ_FIELD.mmCid)),
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // libc
+
+  /**
+   * What the libc does when a thread starts: glibc >= 2.35 registers its
+   * TLS-resident area (rseq-internal.h: the area is cleared, cpu_id set to
+   * -1, rseq(area, len, 0, RSEQ_SIG)); on failure, or with the tunable off,
+   * it stores RSEQ_CPU_ID_REGISTRATION_FAILED (-2) in cpu_id. musl and glibc
+   * < 2.35 do nothing. The first thread started sets the process-wide
+   * __rseq_offset / __rseq_size / __rseq_flags.
+   */
+  libcStart(thread: SimThread | number): LibcThreadStart {
+    const t = this.state(thread);
+    if (t.libc) return t.libc;
+    const lp = this.libcProfile;
+    const first = this.symbols === null;
+    let start: LibcThreadStart;
+    if (!lp.exportsSymbols) {
+      start = { registered: false, area: null, length: null, errno: null };
+      if (first) this.symbols = { rseqOffset: null, rseqSize: null, rseqFlags: null };
+    } else {
+      const layout = lp.areaLayout(this.profile, this.arch);
+      const area = t.tp + BigInt(layout.offset);
+      this.memory.fill(area, layout.size, 0);
+      if (!lp.registers) {
+        this.memory.writeU32(area + BigInt(RSEQ_FIELD.cpuId), RSEQ_CPU_ID_REGISTRATION_FAILED);
+        start = { registered: false, area, length: null, errno: null };
+        if (first) this.symbols = { rseqOffset: layout.offset, rseqSize: 0, rseqFlags: 0 };
+      } else {
+        this.memory.writeU32(area + BigInt(RSEQ_FIELD.cpuId), RSEQ_CPU_ID_UNINITIALIZED);
+        const length = lp.registrationLength(this.profile);
+        const res = this.sysRseq(t, area, length, 0, lp.signature(this.arch));
+        if (res.errno === null) {
+          t.registrationOwner = 'libc';
+          this.returnToUser(t, 'syscall');
+        } else {
+          this.memory.writeU32(area + BigInt(RSEQ_FIELD.cpuId), RSEQ_CPU_ID_REGISTRATION_FAILED);
+        }
+        start = { registered: res.errno === null, area, length, errno: res.errno };
+        if (first) {
+          this.symbols = {
+            rseqOffset: layout.offset,
+            rseqSize: res.errno === null ? lp.rseqSizeOnSuccess(this.profile) : 0,
+            rseqFlags: 0,
+          };
+        }
+      }
+    }
+    t.libc = start;
+    return start;
+  }
+
+  /** __rseq_offset, __rseq_size, __rseq_flags as the libc exports them (null where it does not). */
+  libcSymbols(): LibcSymbols {
+    return this.symbols ?? { rseqOffset: null, rseqSize: null, rseqFlags: null };
+  }
+
+  libcInfo(): LibcInfo {
+    const s = this.libcSymbols();
+    return {
+      family: this.libcProfile.family,
+      version: this.libcProfile.version,
+      rseqOffset: s.rseqOffset,
+      rseqSize: s.rseqSize,
+      rseqFlags: s.rseqFlags,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // membarrier(2)
+
+  /** The MEMBARRIER_CMD_QUERY mask of this machine. */
+  membarrierMask(): number {
+    let mask = this.profile.membarrierCommands;
+    if (this.nohzFull) mask &= ~MEMBARRIER_CMD.GLOBAL;
+    return mask;
+  }
+
+  /**
+   * sys_membarrier(cmd, flags, cpu_id) (kernel/sched/membarrier.c): flags
+   * must be 0 except MEMBARRIER_CMD_FLAG_CPU with PRIVATE_EXPEDITED_RSEQ;
+   * unknown commands are EINVAL; the PRIVATE_EXPEDITED* commands are EPERM
+   * until the process registered for them. PRIVATE_EXPEDITED_RSEQ makes
+   * every other live thread (or the ones on `cpuId` with FLAG_CPU) take the
+   * rseq preemption path on its next return to user space.
+   */
+  membarrier(thread: SimThread | number, cmd: number, flags = 0, cpuId = 0): SyscallResult {
+    const caller = this.state(thread);
+    const mask = this.membarrierMask();
+    const hasRseq = (this.profile.membarrierCommands & MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ) !== 0;
+    if (cmd === MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ && hasRseq) {
+      if (flags !== 0 && flags !== MEMBARRIER_CMD_FLAG_CPU) return fail('EINVAL');
+    } else if (flags !== 0) {
+      return fail('EINVAL');
+    }
+    const targetCpu = flags & MEMBARRIER_CMD_FLAG_CPU ? cpuId : -1;
+    if (cmd === MEMBARRIER_CMD.QUERY) return ok(mask);
+    if (cmd < 0 || (cmd & (cmd - 1)) !== 0 || (this.profile.membarrierCommands & cmd) === 0) return fail('EINVAL');
+    const C = MEMBARRIER_CMD;
+    switch (cmd) {
+      case C.GLOBAL:
+        return this.nohzFull ? fail('EINVAL') : ok();
+      case C.GLOBAL_EXPEDITED:
+        return ok();
+      case C.REGISTER_GLOBAL_EXPEDITED:
+      case C.REGISTER_PRIVATE_EXPEDITED:
+      case C.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE:
+      case C.REGISTER_PRIVATE_EXPEDITED_RSEQ:
+        this.membarrierState |= cmd;
+        return ok();
+      case C.PRIVATE_EXPEDITED:
+        return this.membarrierState & C.REGISTER_PRIVATE_EXPEDITED ? ok() : fail('EPERM');
+      case C.PRIVATE_EXPEDITED_SYNC_CORE:
+        return this.membarrierState & C.REGISTER_PRIVATE_EXPEDITED_SYNC_CORE ? ok() : fail('EPERM');
+      case C.PRIVATE_EXPEDITED_RSEQ: {
+        if (!(this.membarrierState & C.REGISTER_PRIVATE_EXPEDITED_RSEQ)) return fail('EPERM');
+        if (this.mmCidLocal.nrUsers === 1) return ok();
+        for (const t of this.threads.values()) {
+          if (!t.alive) continue;
+          if (targetCpu >= 0 ? t.cpu !== targetCpu : t === caller) continue;
+          if (t.registration) t.eventPending = true;
+        }
+        return ok();
+      }
+      case C.GET_REGISTRATIONS:
+        return ok(this.membarrierState);
+      default:
+        return fail('EINVAL');
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // What the backends report
+
+  /**
+   * The auxiliary vector of a process started on this machine, without the
+   * AT_NULL terminator. AT_RSEQ_FEATURE_SIZE and AT_RSEQ_ALIGN only where
+   * the profile publishes them (6.3+); AT_MINSIGSTKSZ on aarch64 since 4.18
+   * and on x86_64 since 5.14. Addresses and hardware capabilities are
+   * plausible values, not a real machine's.
+   */
+  auxv(): AuxvEntry[] {
+    const p = this.profile;
+    const [maj, min] = p.version;
+    const atLeast = (a: number, b: number): boolean => maj > a || (maj === a && min >= b);
+    const x86 = this.arch === 'x86_64';
+    const entries: Array<[number, bigint]> = [];
+    entries.push([AT.AT_SYSINFO_EHDR, 0x7ffc_a8b5_e000n]);
+    if (x86 ? atLeast(5, 14) : atLeast(4, 18)) entries.push([AT.AT_MINSIGSTKSZ, x86 ? 3376n : 4224n]);
+    entries.push([AT.AT_HWCAP, x86 ? 0x178bfbffn : 0xefffffffn]);
+    entries.push([AT.AT_PAGESZ, 4096n]);
+    entries.push([AT.AT_CLKTCK, 100n]);
+    entries.push([AT.AT_PHDR, 0x5555_5555_4040n]);
+    entries.push([AT.AT_PHENT, 56n]);
+    entries.push([AT.AT_PHNUM, 13n]);
+    entries.push([AT.AT_BASE, 0x7f3b_7a2c_3000n]);
+    entries.push([AT.AT_FLAGS, 0n]);
+    entries.push([AT.AT_ENTRY, 0x5555_5555_6a40n]);
+    entries.push([AT.AT_UID, 1000n]);
+    entries.push([AT.AT_EUID, 1000n]);
+    entries.push([AT.AT_GID, 1000n]);
+    entries.push([AT.AT_EGID, 1000n]);
+    entries.push([AT.AT_SECURE, 0n]);
+    entries.push([AT.AT_RANDOM, 0x7ffc_a8a4_f3b9n]);
+    entries.push([AT.AT_HWCAP2, x86 ? 0x2n : 0x2f8fn]);
+    entries.push([AT.AT_EXECFN, 0x7ffc_a8a4_ffe8n]);
+    entries.push([AT.AT_PLATFORM, 0x7ffc_a8a4_f3c9n]);
+    if (p.featureSize !== null && p.align !== null) {
+      entries.push([AT.AT_RSEQ_FEATURE_SIZE, BigInt(p.featureSize)]);
+      entries.push([AT.AT_RSEQ_ALIGN, BigInt(p.align)]);
+    }
+    return entries.map(([type, value]) => ({ type, name: auxvName(type), value }));
+  }
+
+  /** getauxval(): 0 when absent, as glibc answers. */
+  getauxval(type: number): bigint {
+    return this.auxv().find((e) => e.type === type)?.value ?? 0n;
+  }
+
+  fields(): FieldAvailability {
+    return liveFields(this.profile.featureSize);
+  }
+
+  /** KernelInfo as the backends report it; the probe runs rseq(NULL, 0, 0, 0) on `thread`. */
+  kernelInfo(thread: SimThread | number): KernelInfo {
+    const probe = this.sysRseq(thread, 0n, 0, 0, 0);
+    const mb = this.membarrier(thread, MEMBARRIER_CMD.QUERY);
+    const mask = mb.errno === null ? mb.ret : null;
+    const rseqBits = MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ | MEMBARRIER_CMD.REGISTER_PRIVATE_EXPEDITED_RSEQ;
+    return {
+      release: this.profile.release,
+      featureSize: this.profile.featureSize,
+      align: this.profile.align,
+      syscall: { available: probe.errno === 'EINVAL', probeErrno: probe.errno ?? 'none' },
+      membarrierRseq: mask !== null && (mask & rseqBits) === rseqBits,
+      membarrierCommands: mask,
+    };
+  }
+
+  /**
+   * ERRNO_CASES on a fresh thread (libc start applied), exactly as
+   * src/types.ts documents them: A and B are zeroed 64-byte areas aligned
+   * to 64, SIG the architecture's signature, BAD = 1 << 8, KADDR =
+   * 0xffffffffffffffc0. The thread exits afterwards.
+   */
+  errnoTable(): ErrnoTable {
+    const t = this.createThread();
+    this.libcStart(t);
+    const ownerAtStart: 'libc' | 'none' = t.registrationOwner === 'libc' ? 'libc' : 'none';
+    const A = this.memory.map(64, 64, 'errno-table-A');
+    const B = this.memory.map(64, 64, 'errno-table-B');
+    const SIG = RSEQ_SIG[this.arch];
+    const UNREG = RSEQ_FLAG_UNREGISTER;
+    const BAD = ERRNO_CASE_BAD_FLAG;
+    const KADDR = ERRNO_CASE_KADDR;
+    const args: Record<ErrnoCaseName, readonly [bigint, number, number, number]> = {
+      'probe-null': [0n, 0, 0, 0],
+      'register-bad-flags': [A, 32, BAD, SIG],
+      'register-len-31': [A, 31, 0, SIG],
+      'register-misaligned': [A + 16n, 32, 0, SIG],
+      'register-bad-address': [KADDR, 32, 0, SIG],
+      'unregister-not-registered': [A, 32, UNREG, SIG],
+      register: [A, 32, 0, SIG],
+      'register-again-same': [A, 32, 0, SIG],
+      'register-again-other-signature': [A, 32, 0, (SIG ^ 1) >>> 0],
+      'register-again-other-area': [B, 32, 0, SIG],
+      'register-again-other-length': [A, 64, 0, SIG],
+      'unregister-extra-flags': [A, 32, UNREG | BAD, SIG],
+      'unregister-other-area': [B, 32, UNREG, SIG],
+      'unregister-other-length': [A, 64, UNREG, SIG],
+      'unregister-wrong-signature': [A, 32, UNREG, (SIG ^ 1) >>> 0],
+      unregister: [A, 32, UNREG, SIG],
+      'register-len-64': [B, 64, 0, SIG],
+      'unregister-len-64': [B, 64, UNREG, SIG],
+    };
+    const cases: ErrnoCase[] = [];
+    try {
+      for (const name of ERRNO_CASES) {
+        const [addr, len, flags, sig] = args[name];
+        const r = this.sysRseq(t, addr, len, flags, sig);
+        cases.push({ case: name, ret: r.errno === null ? r.ret : -1, errno: r.errno });
+      }
+    } finally {
+      this.exitThread(t);
+      this.memory.unmap(A);
+      this.memory.unmap(B);
+    }
+    return { ownerAtStart, signature: SIG, cases };
+  }
+}
