@@ -1,0 +1,68 @@
+/**
+ * The simulator: a pure-TypeScript model of the kernel's rseq semantics
+ * (fallback/kernel/*) and the `Backend` built on it for hosts where the
+ * native addon cannot be used (fallback/backend.ts). The model pieces are
+ * exported so tests and the native/simulator crosscheck can drive the
+ * simulated kernel directly.
+ */
+export { createSimulatorBackend, DEFAULT_KERNEL, DEFAULT_LIBC, hostArch } from './backend.js';
+export type { SimulatorBackend, SimulatorBackendOptions } from './backend.js';
+export { ERRNO, ERRNO_TEXT, errnoCode, errnoName, fail, isErrnoName, ok } from './errno.js';
+export type { ErrnoName, SyscallResult } from './errno.js';
+export {
+  AT,
+  auxvName,
+  ERRNO_CASE_BAD_FLAG,
+  ERRNO_CASE_KADDR,
+  Machine,
+  prng,
+} from './kernel/kernel.js';
+export type {
+  AreaSnapshot,
+  FatalSignal,
+  LibcSymbols,
+  LibcThreadStart,
+  MachineOptions,
+  RegistrationMode,
+  RegistrationOwner,
+  ReturnCause,
+  ReturnToUserResult,
+  RseqRegistration,
+  SimThread,
+} from './kernel/kernel.js';
+export { DEFAULT_ARENA_BASE, MemoryFault, PAGE_SIZE, SimMemory, USER_SPACE_END } from './kernel/memory.js';
+export type { AccessKind, MemoryRegion, SimMemoryOptions } from './kernel/memory.js';
+export { LocalMmCid } from './kernel/mmcid.js';
+export type { MmCidSource } from './kernel/mmcid.js';
+export {
+  KERNEL_PROFILES,
+  kernelProfileFor,
+  LIBC_PROFILES,
+  libcProfileFor,
+  liveFields,
+  MEMBARRIER_CMD,
+  MEMBARRIER_CMD_FLAG_CPU,
+  ORIG_FEATURE_SIZE,
+  ORIG_RSEQ_SIZE,
+  parseRelease,
+  RSEQ_CPU_ID_REGISTRATION_FAILED,
+  RSEQ_CPU_ID_UNINITIALIZED,
+  RSEQ_CS_FLAG_NO_RESTART_MASK,
+  RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE,
+  RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
+  RSEQ_FIELD,
+  RSEQ_FLAG_SLICE_EXT_DEFAULT_ON,
+  RSEQ_FLAG_UNREGISTER,
+  RSEQ_SIG,
+} from './kernel/profiles.js';
+export type {
+  Arch,
+  IdUpdatePolicy,
+  KernelProfile,
+  KernelProfileId,
+  LibcAreaLayout,
+  LibcProfile,
+  LibcRule,
+  RegistrationAccess,
+} from './kernel/profiles.js';
+export { SharedMmCidPool } from './shared-mmcid.js';
