@@ -56,6 +56,14 @@
 #error "the rseq native core supports Linux x86_64 and aarch64 only"
 #endif
 
+/*
+ * The critical sections themselves (inline assembly that stores a struct
+ * rseq_abi_cs address, checks cpu_id and commits with one store, with the
+ * signature before each abort label) are per architecture and will live in
+ * native/arch/x86_64.h and native/arch/aarch64.h; this header only describes
+ * the data they share with the kernel.
+ */
+
 /* ------------------------------------------------------------------------ */
 /* Flags of the rseq() system call.                                          */
 /*   long rseq(struct rseq *area, u32 len, int flags, u32 sig);              */
