@@ -110,12 +110,15 @@ ThreadState* thread_state(bool create, int* err) {
   return st;
 }
 
-void* thread_pointer() {
+// The thread pointer glibc's __rseq_offset is relative to (%fs base on x86_64,
+// TPIDR_EL0 on aarch64).
 #if defined(__has_builtin)
 #if __has_builtin(__builtin_thread_pointer)
 #define RSEQ_HAVE_BUILTIN_THREAD_POINTER 1
 #endif
 #endif
+
+void* thread_pointer() {
 #if defined(RSEQ_HAVE_BUILTIN_THREAD_POINTER)
   return __builtin_thread_pointer();
 #elif defined(__x86_64__)
