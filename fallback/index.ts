@@ -39,7 +39,6 @@ export {
   kernelProfileFor,
   LIBC_PROFILES,
   libcProfileFor,
-  liveFields,
   MEMBARRIER_CMD,
   MEMBARRIER_CMD_FLAG_CPU,
   ORIG_FEATURE_SIZE,

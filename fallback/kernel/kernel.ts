@@ -10,6 +10,7 @@
  * goes through a method of `Machine`, and `returnToUser` is the single place
  * where the kernel writes the area on the way back to user space.
  */
+import { fieldsFromFeatureSize } from '../../src/fields.js';
 import type { AuxvEntry, ErrnoCase, ErrnoCaseName, ErrnoTable, FieldAvailability, KernelInfo, LibcInfo } from '../../src/types.js';
 import { ERRNO_CASES } from '../../src/types.js';
 import { fail, ok, type ErrnoName, type SyscallResult } from '../errno.js';
@@ -18,7 +19,6 @@ import { LocalMmCid, type MmCidSource } from './mmcid.js';
 import {
   kernelProfileFor,
   libcProfileFor,
-  liveFields,
   MEMBARRIER_CMD,
   MEMBARRIER_CMD_FLAG_CPU,
   ORIG_RSEQ_SIZE,
@@ -798,7 +798,7 @@ export class Machine {
   }
 
   fields(): FieldAvailability {
-    return liveFields(this.profile.featureSize);
+    return fieldsFromFeatureSize(this.profile.featureSize);
   }
 
   /** KernelInfo as the backends report it; the probe runs rseq(NULL, 0, 0, 0) on `thread`. */

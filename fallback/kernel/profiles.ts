@@ -366,24 +366,6 @@ export function kernelProfileFor(release: string): KernelProfile {
   return profile;
 }
 
-/** The fields of struct rseq the kernel keeps live for a feature size (null = absent = 20). */
-export function liveFields(featureSize: number | null): {
-  cpuIdStart: boolean;
-  cpuId: boolean;
-  nodeId: boolean;
-  mmCid: boolean;
-  sliceCtrl: boolean;
-} {
-  const size = featureSize ?? ORIG_FEATURE_SIZE;
-  return {
-    cpuIdStart: size >= 8,
-    cpuId: size >= 8,
-    nodeId: size >= 24,
-    mmCid: size >= 28,
-    sliceCtrl: size >= 32,
-  };
-}
-
 // ---------------------------------------------------------------------------
 // libc profiles
 
