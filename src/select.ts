@@ -31,11 +31,22 @@ export function parseChoice(value: string | undefined): BackendChoice {
   throw new RseqError('ERR_RSEQ_BAD_BACKEND', `RSEQ_BACKEND must be auto, native or simulator, not ${JSON.stringify(value)}`);
 }
 
+/**
+ * The simulator, with the kernel and libc profiles named by RSEQ_SIM_KERNEL
+ * (a release such as `6.3` or `7.0`) and RSEQ_SIM_LIBC (such as `glibc-2.40`,
+ * `musl`) when set; otherwise its documented defaults.
+ */
+function simulator(): Backend {
+  const kernel = process.env.RSEQ_SIM_KERNEL?.trim() || undefined;
+  const libc = process.env.RSEQ_SIM_LIBC?.trim() || undefined;
+  return createSimulatorBackend({ kernel, libc });
+}
+
 export function selectBackend(value: string | undefined): Selection {
   const choice = parseChoice(value);
   if (choice === 'simulator') {
     return {
-      backend: createSimulatorBackend(),
+      backend: simulator(),
       fallbackReason: 'RSEQ_BACKEND=simulator chose the simulator',
       addon: { loaded: false, error: null },
       host: null,
@@ -50,7 +61,7 @@ export function selectBackend(value: string | undefined): Selection {
   }
   const binding = native.binding;
   return {
-    backend: createSimulatorBackend(),
+    backend: simulator(),
     fallbackReason: native.reason,
     addon: { loaded: native.addonLoaded, error: native.addonError },
     host: binding ? { kernel: kernelInfo(binding.kernel()), libc: binding.libc() } : null,
