@@ -10,6 +10,7 @@ export default defineConfig({
     outputFile: { json: 'test-results/vitest.json' },
     projects: [
       {
+        extends: true,
         test: {
           name: 'native',
           include: ['test/shared/**/*.test.ts', 'test/native/**/*.test.ts'],
@@ -17,6 +18,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'simulator',
           include: ['test/shared/**/*.test.ts', 'test/simulator/**/*.test.ts'],

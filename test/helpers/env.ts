@@ -36,7 +36,11 @@ export function runNode(args: string[], env: Record<string, string | undefined> 
 export function lastJson<T>(r: SpawnSyncReturns<string>): T {
   if (r.status !== 0) throw new Error(`child exited ${r.status} (signal ${r.signal}): ${r.stderr}\n${r.stdout}`);
   const lines = r.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1] ?? '') as T;
+  try {
+    return JSON.parse(lines[lines.length - 1] ?? '') as T;
+  } catch {
+    throw new Error(`child printed no JSON line:\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
 }
 
 /** CPUs this process may run on, from the kernel (not from the package). */

@@ -19,11 +19,13 @@ async function main() {
   let maxThreads = 0;
   for (let i = 0; i < count; i++) {
     const w = new Worker(body, { eval: true, workerData: { entry } });
+    const exited = new Promise((resolve) => w.once('exit', resolve));
     const msg = await new Promise((resolve, reject) => {
       w.once('message', resolve);
       w.once('error', reject);
+      exited.then((code) => reject(new Error(`worker ${i} exited with ${code} before reporting`)));
     });
-    const code = await new Promise((resolve) => w.once('exit', resolve));
+    const code = await exited;
     if (code !== 0) throw new Error(`worker ${i} exited with ${code}`);
     owners[msg.owner] = (owners[msg.owner] ?? 0) + 1;
     maxThreads = Math.max(maxThreads, msg.threads);

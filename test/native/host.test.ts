@@ -24,8 +24,12 @@ function loaderAuxv(): Map<number | string, bigint> {
     // "AT_??? (0x1b): 0x1c" for types glibc 2.36 does not name, "AT_PAGESZ: 4096" otherwise.
     const unnamed = /^AT_\?\?\? \((0x[0-9a-f]+)\):\s+(\S+)/.exec(line);
     if (unnamed) out.set(Number(unnamed[1]), BigInt(unnamed[2]!));
-    const named = /^(AT_[A-Z0-9_]+):\s+(0x[0-9a-f]+|\d+)\s*$/.exec(line);
-    if (named) out.set(named[1]!, BigInt(named[2]!));
+    // glibc prints AT_HWCAP as bare hex, pointers and flags as 0x-hex, counts as decimal.
+    const named = /^(AT_[A-Z0-9_]+):\s+(0x[0-9a-f]+|[0-9a-f]+)\s*$/.exec(line);
+    if (named) {
+      const [, name, text] = named as unknown as [string, string, string];
+      out.set(name, BigInt(text.startsWith('0x') || name === 'AT_HWCAP' ? (text.startsWith('0x') ? text : `0x${text}`) : text));
+    }
   }
   return out;
 }

@@ -11,8 +11,13 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, skipNative } from '../helpers/env.js';
 
+/** A consumer's environment: this test run's RSEQ_BACKEND (the project's) must not leak into it. */
+function consumerEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, RSEQ_BACKEND: 'auto', ...env };
+}
+
 function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: consumerEnv(env), timeout: 300_000 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r;
 }
@@ -84,7 +89,7 @@ describe.skipIf(skipNative)('the installed package', () => {
     expect(o.b).toBe('simulator');
     expect(o.why).toMatch(/^the native addon was not built: the addon build failed/);
     expect(o.cpu).toBeGreaterThanOrEqual(0);
-    const forced = spawnSync(process.execPath, ['-e', "require('rseq').rseq.backend"], { cwd: dir, encoding: 'utf8', env: { ...process.env, RSEQ_BACKEND: 'native' } });
+    const forced = spawnSync(process.execPath, ['-e', "require('rseq').rseq.backend"], { cwd: dir, encoding: 'utf8', env: consumerEnv({ RSEQ_BACKEND: 'native' }) });
     expect(forced.status).toBe(1);
     expect(forced.stderr).toContain('RSEQ_BACKEND=native, but the native backend cannot work here: the native addon was not built');
   });
