@@ -44,7 +44,7 @@ export interface SyscallFailure {
   code: number;
 }
 
-export interface Backend {
+export interface Backend extends PerCpuOps {
   readonly kind: BackendKind;
   readonly arch: string;
   kernel(): KernelInfo;
@@ -73,4 +73,109 @@ export interface Backend {
   acquire(): RegistrationInfo;
   /** Drop one reference; returns the references the thread still holds. */
   release(): number;
+}
+
+/**
+ * Per-CPU critical sections: the operations of librseq's per-CPU set, each a
+ * single attempt. The caller reads the thread's id (cpu_id in mode `cpu`,
+ * mm_cid in mode `mmcid`), picks its slots from it, and passes it in; the
+ * section stores its descriptor in rseq_cs, checks that the thread's id still
+ * equals `id`, and ends in one commit store. Words are 64-bit elements of a
+ * BigInt64Array (usually over a SharedArrayBuffer); every word index below is
+ * an element index into `words`. Values are safe integers.
+ *
+ * The caller (src/) validates every argument before calling; backends check
+ * again and never write out of bounds.
+ */
+export type IndexMode = 'cpu' | 'mmcid';
+
+/** The section committed. */
+export const OP_COMMITTED = 0;
+/** A comparison failed (or the list was empty): nothing was written. */
+export const OP_COMPARE_FAILED = 1;
+/** The kernel aborted the section (preemption, migration, signal): nothing was committed. */
+export const OP_ABORTED = 2;
+/** The thread's id was not `id` when the section started: nothing was written. */
+export const OP_MOVED = 3;
+/** List pop found an index outside the list (a corrupted list): nothing was written. */
+export const OP_BAD_INDEX = 4;
+
+export type OpStatus = typeof OP_COMMITTED | typeof OP_COMPARE_FAILED | typeof OP_ABORTED | typeof OP_MOVED | typeof OP_BAD_INDEX;
+
+export interface OpCounts {
+  /** Sections the kernel aborted, on this thread. */
+  aborts: number;
+  /** Sections that found the thread's id changed before they started, on this thread. */
+  moved: number;
+  /** Sections attempted, on this thread. */
+  attempts: number;
+}
+
+export interface PerCpuOps {
+  /** `words[index] += count` */
+  add(mode: IndexMode, id: number, words: BigInt64Array, index: number, count: number): OpStatus;
+  /** `if (words[index] == expect) words[index] = newv` */
+  storeIfEqual(mode: IndexMode, id: number, words: BigInt64Array, index: number, expect: number, newv: number): OpStatus;
+  /** `if (words[index] == expect && words[index2] == expect2) words[index] = newv` */
+  doubleCompareStore(
+    mode: IndexMode,
+    id: number,
+    words: BigInt64Array,
+    index: number,
+    expect: number,
+    index2: number,
+    expect2: number,
+    newv: number,
+  ): OpStatus;
+  /**
+   * `if (words[index] == expect) { words[index2] = newv2; words[index] = newv }`;
+   * the store to index2 is speculative (it may happen even when the section aborts).
+   * `release`: the commit is a store-release (orders the speculative store before it).
+   */
+  speculativeStoreCommit(
+    mode: IndexMode,
+    id: number,
+    words: BigInt64Array,
+    index: number,
+    expect: number,
+    index2: number,
+    newv2: number,
+    newv: number,
+    release: boolean,
+  ): OpStatus;
+  /**
+   * `if (words[index] == expect) { copy length bytes src[srcOffset..] to dst[dstOffset..]; words[index] = newv }`;
+   * the copy is speculative. `release` as above.
+   */
+  copyCommit(
+    mode: IndexMode,
+    id: number,
+    words: BigInt64Array,
+    index: number,
+    expect: number,
+    dst: Uint8Array,
+    dstOffset: number,
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    newv: number,
+    release: boolean,
+  ): OpStatus;
+  /**
+   * `r = words[head]; if (r == empty) fail; if (r >= count) bad index; words[head] = words[next + r]`
+   * Returns the popped index r (>= 0), or minus an OpStatus (-OP_COMPARE_FAILED when empty).
+   */
+  listPop(mode: IndexMode, id: number, words: BigInt64Array, head: number, next: number, count: number, empty: number): number;
+  /** The calling thread's id in this mode (cpu_id or mm_cid), read from its area. */
+  currentId(mode: IndexMode): number;
+  /**
+   * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ): every thread of the
+   * process inside a critical section aborts it before this returns; `cpu` >= 0
+   * limits it to that CPU (MEMBARRIER_CMD_FLAG_CPU). Registers the process once.
+   */
+  fence(cpu: number): SyscallFailure | null;
+  /** This thread's section counts. */
+  opCounts(): OpCounts;
+  /** CPU ids the kernel may ever use: /sys/devices/system/cpu/possible (ids can exceed the online count). */
+  possibleCpus(): number[];
 }

@@ -80,4 +80,46 @@ export interface NativeBinding {
   getAffinity(): number[];
   schedGetcpu(): number;
   debugCounts(): { registrations: number; areas: number; threads: number };
+
+  // Per-CPU critical sections (native/percpu.*, native/arch/*). `mode`: 0 = cpu_id,
+  // 1 = mm_cid. Each is one attempt and returns an OpStatus of src/backend.ts
+  // (opListPop: the popped index, or minus an OpStatus). Every argument is checked
+  // before the section starts: a wrong type is a TypeError, an index, offset or
+  // length out of range a RangeError, and nothing is written.
+  opAdd(mode: number, id: number, words: BigInt64Array, index: number, count: number): number;
+  opStoreIfEqual(mode: number, id: number, words: BigInt64Array, index: number, expect: number, newv: number): number;
+  opDoubleCompareStore(mode: number, id: number, words: BigInt64Array, index: number, expect: number, index2: number, expect2: number, newv: number): number;
+  opSpeculativeStoreCommit(
+    mode: number,
+    id: number,
+    words: BigInt64Array,
+    index: number,
+    expect: number,
+    index2: number,
+    newv2: number,
+    newv: number,
+    release: boolean,
+  ): number;
+  opCopyCommit(
+    mode: number,
+    id: number,
+    words: BigInt64Array,
+    index: number,
+    expect: number,
+    dst: Uint8Array,
+    dstOffset: number,
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    newv: number,
+    release: boolean,
+  ): number;
+  opListPop(mode: number, id: number, words: BigInt64Array, head: number, next: number, count: number, empty: number): number;
+  /** cpu_id (mode 0) or mm_cid (mode 1) of the calling thread. */
+  currentId(mode: number): number;
+  /** membarrier PRIVATE_EXPEDITED_RSEQ (cpu -1: all CPUs); registers once; throws Error with .code/.errno on failure. */
+  fence(cpu: number): void;
+  opCounts(): { aborts: number; moved: number; attempts: number };
+  /** /sys/devices/system/cpu/possible */
+  possibleCpus(): number[];
 }
