@@ -7,6 +7,7 @@
         "native/auxv.cc",
         "native/errno_names.cc",
         "native/errno_table.cc",
+        "native/percpu.cc",
         "native/probe.cc",
         "native/registration.cc"
       ],

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "auxv.h"
 #include "errno_names.h"
 #include "errno_table.h"
+#include "percpu.h"
 #include "probe.h"
 #include "registration.h"
 
@@ -297,6 +299,407 @@ Napi::Value DebugCountsFn(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// ---------------------------------------------------------------------------
+// Per-CPU critical sections (native/percpu.h). These are hot: they use the C
+// N-API directly (a fixed argv array, napi_get_value_double,
+// napi_get_typedarray_info) and make no Napi::Value on the success path. Every
+// argument is checked before op_prepare() and before the section, so a failed
+// check writes nothing. Errors: TypeError (code ERR_INVALID_ARG_TYPE) for a
+// wrong type or a detached buffer, RangeError (code ERR_OUT_OF_RANGE) for a
+// number out of range, naming the function, the argument and the range.
+// ---------------------------------------------------------------------------
+
+constexpr size_t kMaxOpArgs = 12;
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
+
+struct OpArgs {
+  napi_env env;
+  const char* fn;
+  napi_value argv[kMaxOpArgs];
+};
+
+// Missing arguments read as undefined (napi_get_cb_info fills the rest).
+bool GetOpArgs(napi_env env, napi_callback_info info, const char* fn, OpArgs* a) {
+  a->env = env;
+  a->fn = fn;
+  size_t argc = kMaxOpArgs;
+  if (napi_get_cb_info(env, info, &argc, a->argv, nullptr, nullptr) != napi_ok) {
+    napi_throw_error(env, nullptr, "rseq: napi_get_cb_info failed");
+    return false;
+  }
+  return true;
+}
+
+std::string FormatNumber(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  char buf[64];
+  if (std::floor(d) == d && std::fabs(d) < 1e21) {
+    snprintf(buf, sizeof buf, "%.0f", d);
+  } else {
+    snprintf(buf, sizeof buf, "%.17g", d);
+  }
+  return buf;
+}
+
+bool ArgTypeError(const OpArgs& a, const char* name, const char* what) {
+  std::string msg = std::string(a.fn) + ": " + name + " must be " + what;
+  napi_throw_type_error(a.env, "ERR_INVALID_ARG_TYPE", msg.c_str());
+  return false;
+}
+
+bool ArgRangeError(const OpArgs& a, const std::string& msg) {
+  std::string full = std::string(a.fn) + ": " + msg;
+  napi_throw_range_error(a.env, "ERR_OUT_OF_RANGE", full.c_str());
+  return false;
+}
+
+bool GetNumberArg(const OpArgs& a, size_t i, const char* name, double* out) {
+  if (napi_get_value_double(a.env, a.argv[i], out) != napi_ok) return ArgTypeError(a, name, "a number");
+  return true;
+}
+
+// An integer Number in [lo, hi]; `why` explains hi (may be empty).
+bool GetIntArg(const OpArgs& a, size_t i, const char* name, int64_t lo, int64_t hi,
+               const std::string& why, int64_t* out) {
+  double d;
+  if (!GetNumberArg(a, i, name, &d)) return false;
+  if (!(std::floor(d) == d) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+    std::string range = hi < lo ? std::string(" but no value is valid") :
+                                  " in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    return ArgRangeError(a, std::string(name) + " must be an integer" + range +
+                                (why.empty() ? "" : " (" + why + ")") + ", got " + FormatNumber(d));
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+// A safe integer value (|v| <= 2^53 - 1), stored as a 64-bit word.
+bool GetSafeIntArg(const OpArgs& a, size_t i, const char* name, int64_t* out) {
+  double d;
+  if (!GetNumberArg(a, i, name, &d)) return false;
+  if (!(std::floor(d) == d) || std::fabs(d) > kMaxSafeInteger) {
+    return ArgRangeError(a, std::string(name) +
+                                " must be a safe integer (-(2^53 - 1) to 2^53 - 1), got " +
+                                FormatNumber(d));
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+bool GetBoolArg(const OpArgs& a, size_t i, const char* name, bool* out) {
+  if (napi_get_value_bool(a.env, a.argv[i], out) != napi_ok) return ArgTypeError(a, name, "a boolean");
+  return true;
+}
+
+bool GetModeArg(const OpArgs& a, size_t i, IdMode* out) {
+  double d;
+  if (!GetNumberArg(a, i, "mode", &d)) return false;
+  if (d == 0) {
+    *out = IdMode::CpuId;
+  } else if (d == 1) {
+    *out = IdMode::MmCid;
+  } else {
+    return ArgRangeError(a, "mode must be 0 (cpu_id) or 1 (mm_cid), got " + FormatNumber(d));
+  }
+  return true;
+}
+
+bool GetIdArg(const OpArgs& a, size_t i, uint32_t* out) {
+  int64_t v;
+  if (!GetIntArg(a, i, "id", 0, UINT32_MAX, "", &v)) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// A typed array of the given type, not detached.
+bool GetTypedArrayArg(const OpArgs& a, size_t i, const char* name, napi_typedarray_type want,
+                      const char* want_name, void** data, size_t* length) {
+  bool is = false;
+  if (napi_is_typedarray(a.env, a.argv[i], &is) != napi_ok || !is) {
+    return ArgTypeError(a, name, want_name);
+  }
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* d = nullptr;
+  napi_value arraybuffer = nullptr;
+  size_t byte_offset = 0;
+  if (napi_get_typedarray_info(a.env, a.argv[i], &type, &len, &d, &arraybuffer, &byte_offset) !=
+          napi_ok ||
+      type != want) {
+    return ArgTypeError(a, name, want_name);
+  }
+  if (len == 0) {
+    bool detached = false;
+    if (arraybuffer != nullptr &&
+        napi_is_detached_arraybuffer(a.env, arraybuffer, &detached) == napi_ok && detached) {
+      std::string what = std::string(want_name) + " whose buffer is not detached (it was transferred)";
+      return ArgTypeError(a, name, what.c_str());
+    }
+  }
+  if (len > 0 && d == nullptr) return ArgTypeError(a, name, want_name);
+  *data = d;
+  *length = len;
+  return true;
+}
+
+struct Words {
+  int64_t* data;
+  size_t length;
+};
+
+bool GetWordsArg(const OpArgs& a, size_t i, Words* w) {
+  void* d = nullptr;
+  if (!GetTypedArrayArg(a, i, "words", napi_bigint64_array, "a BigInt64Array", &d, &w->length)) {
+    return false;
+  }
+  w->data = static_cast<int64_t*>(d);
+  return true;
+}
+
+// An element index into words.
+bool GetIndexArg(const OpArgs& a, size_t i, const char* name, const Words& w, size_t* out) {
+  int64_t v;
+  if (w.length == 0) {
+    double d = 0;
+    if (!GetNumberArg(a, i, name, &d)) return false;
+    return ArgRangeError(a, std::string(name) + " is out of range: words is empty, got " +
+                                FormatNumber(d));
+  }
+  if (!GetIntArg(a, i, name, 0, static_cast<int64_t>(w.length) - 1, "an index into words", &v)) {
+    return false;
+  }
+  *out = static_cast<size_t>(v);
+  return true;
+}
+
+Napi::Value ThrowFieldUnavailable(Napi::Env env) {
+  Napi::Error error = Napi::Error::New(
+      env, "mm_cid is not available: the kernel's rseq feature size is " +
+               std::to_string(effective_feature_size()) +
+               " and mm_cid needs 28 (Linux 6.3+); use mode 0 (cpu_id)");
+  error.Value().Set("code", Napi::String::New(env, "ERR_RSEQ_FIELD_UNAVAILABLE"));
+  return Throw(error);
+}
+
+// op_prepare, throwing its failure. Returns false with an exception pending.
+bool PrepareOrThrow(napi_env env, IdMode mode, OpContext* ctx) {
+  switch (op_prepare(mode, ctx)) {
+    case PrepareError::None:
+      return true;
+    case PrepareError::NotRegistered:
+      ThrowNotRegistered(Napi::Env(env));
+      return false;
+    case PrepareError::FieldUnavailable:
+      ThrowFieldUnavailable(Napi::Env(env));
+      return false;
+    case PrepareError::NoMemory:
+      ThrowErrno(Napi::Env(env), "alloc", ENOMEM);
+      return false;
+  }
+  return false;
+}
+
+napi_value Int32Result(napi_env env, int32_t v) {
+  napi_value out = nullptr;
+  napi_create_int32(env, v, &out);
+  return out;
+}
+
+// opAdd(mode, id, words, index, count)
+napi_value OpAdd(napi_env env, napi_callback_info info) {
+  OpArgs a;
+  if (!GetOpArgs(env, info, "opAdd", &a)) return nullptr;
+  IdMode mode;
+  uint32_t id;
+  Words w;
+  size_t index;
+  int64_t n;
+  if (!GetModeArg(a, 0, &mode) || !GetIdArg(a, 1, &id) || !GetWordsArg(a, 2, &w) ||
+      !GetIndexArg(a, 3, "index", w, &index) || !GetSafeIntArg(a, 4, "count", &n)) {
+    return nullptr;
+  }
+  OpContext ctx;
+  if (!PrepareOrThrow(env, mode, &ctx)) return nullptr;
+  return Int32Result(env, op_add(ctx, id, w.data + index, n));
+}
+
+// opStoreIfEqual(mode, id, words, index, expect, newv)
+napi_value OpStoreIfEqual(napi_env env, napi_callback_info info) {
+  OpArgs a;
+  if (!GetOpArgs(env, info, "opStoreIfEqual", &a)) return nullptr;
+  IdMode mode;
+  uint32_t id;
+  Words w;
+  size_t index;
+  int64_t expect, newv;
+  if (!GetModeArg(a, 0, &mode) || !GetIdArg(a, 1, &id) || !GetWordsArg(a, 2, &w) ||
+      !GetIndexArg(a, 3, "index", w, &index) || !GetSafeIntArg(a, 4, "expect", &expect) ||
+      !GetSafeIntArg(a, 5, "newv", &newv)) {
+    return nullptr;
+  }
+  OpContext ctx;
+  if (!PrepareOrThrow(env, mode, &ctx)) return nullptr;
+  return Int32Result(env, op_store_if_equal(ctx, id, w.data + index, expect, newv));
+}
+
+// opDoubleCompareStore(mode, id, words, index, expect, index2, expect2, newv)
+napi_value OpDoubleCompareStore(napi_env env, napi_callback_info info) {
+  OpArgs a;
+  if (!GetOpArgs(env, info, "opDoubleCompareStore", &a)) return nullptr;
+  IdMode mode;
+  uint32_t id;
+  Words w;
+  size_t index, index2;
+  int64_t expect, expect2, newv;
+  if (!GetModeArg(a, 0, &mode) || !GetIdArg(a, 1, &id) || !GetWordsArg(a, 2, &w) ||
+      !GetIndexArg(a, 3, "index", w, &index) || !GetSafeIntArg(a, 4, "expect", &expect) ||
+      !GetIndexArg(a, 5, "index2", w, &index2) || !GetSafeIntArg(a, 6, "expect2", &expect2) ||
+      !GetSafeIntArg(a, 7, "newv", &newv)) {
+    return nullptr;
+  }
+  OpContext ctx;
+  if (!PrepareOrThrow(env, mode, &ctx)) return nullptr;
+  return Int32Result(env, op_double_compare_store(ctx, id, w.data + index, expect, w.data + index2,
+                                                  expect2, newv));
+}
+
+// opSpeculativeStoreCommit(mode, id, words, index, expect, index2, newv2, newv, release)
+napi_value OpSpeculativeStoreCommit(napi_env env, napi_callback_info info) {
+  OpArgs a;
+  if (!GetOpArgs(env, info, "opSpeculativeStoreCommit", &a)) return nullptr;
+  IdMode mode;
+  uint32_t id;
+  Words w;
+  size_t index, index2;
+  int64_t expect, newv2, newv;
+  bool release;
+  if (!GetModeArg(a, 0, &mode) || !GetIdArg(a, 1, &id) || !GetWordsArg(a, 2, &w) ||
+      !GetIndexArg(a, 3, "index", w, &index) || !GetSafeIntArg(a, 4, "expect", &expect) ||
+      !GetIndexArg(a, 5, "index2", w, &index2) || !GetSafeIntArg(a, 6, "newv2", &newv2) ||
+      !GetSafeIntArg(a, 7, "newv", &newv) || !GetBoolArg(a, 8, "release", &release)) {
+    return nullptr;
+  }
+  OpContext ctx;
+  if (!PrepareOrThrow(env, mode, &ctx)) return nullptr;
+  return Int32Result(env, op_speculative_store_commit(ctx, id, w.data + index, expect,
+                                                      w.data + index2, newv2, newv, release));
+}
+
+// opCopyCommit(mode, id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release)
+napi_value OpCopyCommit(napi_env env, napi_callback_info info) {
+  OpArgs a;
+  if (!GetOpArgs(env, info, "opCopyCommit", &a)) return nullptr;
+  IdMode mode;
+  uint32_t id;
+  Words w;
+  size_t index;
+  int64_t expect, newv, dst_offset, src_offset, length;
+  void* dst = nullptr;
+  void* src = nullptr;
+  size_t dst_len = 0, src_len = 0;
+  bool release;
+  if (!GetModeArg(a, 0, &mode) || !GetIdArg(a, 1, &id) || !GetWordsArg(a, 2, &w) ||
+      !GetIndexArg(a, 3, "index", w, &index) || !GetSafeIntArg(a, 4, "expect", &expect) ||
+      !GetTypedArrayArg(a, 5, "dst", napi_uint8_array, "a Uint8Array", &dst, &dst_len) ||
+      !GetIntArg(a, 6, "dstOffset", 0, static_cast<int64_t>(dst_len), "dst.length",
+                 &dst_offset) ||
+      !GetTypedArrayArg(a, 7, "src", napi_uint8_array, "a Uint8Array", &src, &src_len) ||
+      !GetIntArg(a, 8, "srcOffset", 0, static_cast<int64_t>(src_len), "src.length",
+                 &src_offset)) {
+    return nullptr;
+  }
+  int64_t dst_room = static_cast<int64_t>(dst_len) - dst_offset;
+  int64_t src_room = static_cast<int64_t>(src_len) - src_offset;
+  int64_t room = dst_room < src_room ? dst_room : src_room;
+  std::string why = "dst.length - dstOffset = " + std::to_string(dst_room) +
+                    ", src.length - srcOffset = " + std::to_string(src_room);
+  if (!GetIntArg(a, 9, "length", 0, room, why, &length) || !GetSafeIntArg(a, 10, "newv", &newv) ||
+      !GetBoolArg(a, 11, "release", &release)) {
+    return nullptr;
+  }
+  OpContext ctx;
+  if (!PrepareOrThrow(env, mode, &ctx)) return nullptr;
+  return Int32Result(env, op_copy_commit(ctx, id, w.data + index, expect,
+                                         static_cast<uint8_t*>(dst) + dst_offset,
+                                         static_cast<const uint8_t*>(src) + src_offset,
+                                         static_cast<size_t>(length), newv, release));
+}
+
+// opListPop(mode, id, words, head, next, count, empty)
+napi_value OpListPop(napi_env env, napi_callback_info info) {
+  OpArgs a;
+  if (!GetOpArgs(env, info, "opListPop", &a)) return nullptr;
+  IdMode mode;
+  uint32_t id;
+  Words w;
+  size_t head;
+  int64_t next, count, empty;
+  if (!GetModeArg(a, 0, &mode) || !GetIdArg(a, 1, &id) || !GetWordsArg(a, 2, &w) ||
+      !GetIndexArg(a, 3, "head", w, &head) ||
+      !GetIntArg(a, 4, "next", 0, static_cast<int64_t>(w.length), "words.length", &next) ||
+      !GetIntArg(a, 5, "count", 0, static_cast<int64_t>(w.length) - next,
+                 "words.length - next: next[0..count) must lie in words", &count) ||
+      !GetSafeIntArg(a, 6, "empty", &empty)) {
+    return nullptr;
+  }
+  OpContext ctx;
+  if (!PrepareOrThrow(env, mode, &ctx)) return nullptr;
+  int64_t r = op_list_pop(ctx, id, w.data + head, w.data + next, static_cast<uint64_t>(count), empty);
+  napi_value out = nullptr;
+  napi_create_int64(env, r, &out);
+  return out;
+}
+
+// currentId(mode)
+napi_value CurrentId(napi_env env, napi_callback_info info) {
+  OpArgs a;
+  if (!GetOpArgs(env, info, "currentId", &a)) return nullptr;
+  IdMode mode;
+  if (!GetModeArg(a, 0, &mode)) return nullptr;
+  OpContext ctx;
+  if (!PrepareOrThrow(env, mode, &ctx)) return nullptr;
+  napi_value out = nullptr;
+  napi_create_uint32(env, op_current_id(ctx), &out);
+  return out;
+}
+
+// fence(cpu): cpu -1 for all CPUs.
+napi_value Fence(napi_env env, napi_callback_info info) {
+  OpArgs a;
+  if (!GetOpArgs(env, info, "fence", &a)) return nullptr;
+  int64_t cpu;
+  if (!GetIntArg(a, 0, "cpu", -1, INT_MAX, "-1 for every CPU", &cpu)) return nullptr;
+  int err = fence(static_cast<int>(cpu));
+  if (err != 0) {
+    ThrowErrno(Napi::Env(env), "membarrier", err);
+    return nullptr;
+  }
+  return nullptr;  // undefined
+}
+
+Napi::Value OpCountsFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  OpCounts c = thread_op_counts();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("aborts", Napi::Number::New(env, static_cast<double>(c.aborts)));
+  o.Set("moved", Napi::Number::New(env, static_cast<double>(c.moved)));
+  o.Set("attempts", Napi::Number::New(env, static_cast<double>(c.attempts)));
+  return o;
+}
+
+Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<int> cpus;
+  int err = possible_cpus(&cpus);
+  if (err != 0) return ThrowErrno(env, "reading /sys/devices/system/cpu/possible", err);
+  Napi::Array out = Napi::Array::New(env, cpus.size());
+  for (size_t i = 0; i < cpus.size(); ++i) {
+    out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, cpus[i]));
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // A second load of the addon into the same env (require cache cleared)
   // shares the env's data and its one cleanup hook.
@@ -333,8 +736,35 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"getAffinity", GetAffinity},
       {"schedGetcpu", SchedGetcpu},
       {"debugCounts", DebugCountsFn},
+      {"opCounts", OpCountsFn},
+      {"possibleCpus", PossibleCpus},
   };
   for (const Fn& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+
+  // The hot per-CPU operations as plain napi_callbacks (no CallbackInfo, whose
+  // argument vector is heap-allocated beyond six arguments).
+  struct RawFn {
+    const char* name;
+    napi_callback cb;
+  };
+  const RawFn raw[] = {
+      {"opAdd", OpAdd},
+      {"opStoreIfEqual", OpStoreIfEqual},
+      {"opDoubleCompareStore", OpDoubleCompareStore},
+      {"opSpeculativeStoreCommit", OpSpeculativeStoreCommit},
+      {"opCopyCommit", OpCopyCommit},
+      {"opListPop", OpListPop},
+      {"currentId", CurrentId},
+      {"fence", Fence},
+  };
+  for (const RawFn& f : raw) {
+    napi_value fn = nullptr;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) {
+      Napi::Error::New(env, std::string("rseq: cannot create ") + f.name).ThrowAsJavaScriptException();
+      return exports;
+    }
+    exports.Set(f.name, Napi::Value(env, fn));
+  }
   return exports;
 }
 
