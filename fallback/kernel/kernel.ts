@@ -5,10 +5,13 @@
  * profile (profiles.ts). The host-fallback policy (which real JavaScript
  * thread is which simulated thread) lives in fallback/backend.ts, not here.
  *
- * Designed so a later issue can add critical sections (rseq_cs evaluation in
- * `returnToUser`), scheduler event programs and traces: every state change
- * goes through a method of `Machine`, and `returnToUser` is the single place
- * where the kernel writes the area on the way back to user space.
+ * Every state change goes through a method of `Machine`, and `returnToUser`
+ * is the single place where the kernel works on the area on the way back to
+ * user space: it writes the IDs and evaluates rseq_cs against the thread's
+ * instruction pointer (`userRegs`), aborting a critical section by moving
+ * the IP to abort_ip. Critical sections themselves (step programs run on a
+ * simulated thread) are in sections.ts; the seeded scheduler that delivers
+ * events between their steps is in scheduler.ts.
  */
 import { fieldsFromFeatureSize } from '../../src/fields.js';
 import type { AuxvEntry, ErrnoCase, ErrnoCaseName, ErrnoTable, FieldAvailability, KernelInfo, LibcInfo } from '../../src/types.js';
@@ -24,6 +27,9 @@ import {
   ORIG_RSEQ_SIZE,
   RSEQ_CPU_ID_REGISTRATION_FAILED,
   RSEQ_CPU_ID_UNINITIALIZED,
+  RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE,
+  RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT,
+  RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL,
   RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE,
   RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
   RSEQ_FIELD,
@@ -127,6 +133,40 @@ export interface SimThread {
   readonly libc: Readonly<LibcThreadStart> | null;
 }
 
+/**
+ * Events the kernel records for a thread until its next return to user
+ * space (kernel/rseq.c RSEQ_EVENT_*_BIT: the same bit numbers as the
+ * deprecated NO_RESTART flags they were matched against before 6.0).
+ */
+export const RSEQ_EVENT = {
+  /** Scheduled out and back in (preemption, yield, blocking, a membarrier IPI). */
+  PREEMPT: 1 << 0,
+  /** A signal is being delivered. */
+  SIGNAL: 1 << 1,
+  /** Moved to another CPU. */
+  MIGRATE: 1 << 2,
+} as const;
+
+/** The user registers the kernel reads and changes on the way back to user space. */
+export interface UserRegs {
+  /** The instruction pointer user space resumes at. */
+  ip: bigint;
+}
+
+/** The IP of a thread running ordinary code, outside every critical section (a typical AT_ENTRY). */
+export const DEFAULT_USER_IP = 0x5555_5555_6a40n;
+
+/** What the kernel did with rseq_cs on a return to user space. */
+export type CsOutcome =
+  /** rseq_cs was 0 or not looked at. */
+  | 'none'
+  /** The IP was outside the section: rseq_cs was cleared. */
+  | 'cleared'
+  /** The IP was inside the section: rseq_cs was cleared and the IP moved to abort_ip. */
+  | 'aborted'
+  /** Inside the section, but NO_RESTART flags (4.18–5.19) suppressed the abort: rseq_cs stays. */
+  | 'no-restart';
+
 interface Ids {
   cpuId: number;
   nodeId: number;
@@ -144,8 +184,10 @@ class ThreadState implements SimThread {
   ids: Ids = { cpuId: RSEQ_CPU_ID_UNINITIALIZED, nodeId: 0, mmCid: 0 };
   /** TIF_NOTIFY_RESUME with a forced ID update pending (registration, migration, execve). */
   forceUpdate = false;
-  /** A scheduler event (preemption, membarrier IPI) pending for the next return to user space. */
-  eventPending = false;
+  /** RSEQ_EVENT bits pending for the next return to user space (preemption, migration, membarrier IPI). */
+  pendingEvents = 0;
+  /** The user registers: where the thread resumes in user space. */
+  readonly regs: UserRegs = { ip: DEFAULT_USER_IP };
 
   constructor(
     readonly tid: number,
@@ -171,6 +213,8 @@ export type ReturnCause =
 export interface ReturnToUserResult {
   /** The kernel wrote the ID fields. */
   wrote: boolean;
+  /** What happened to rseq_cs (and the IP). */
+  cs: CsOutcome;
   /** A fatal signal the kernel sent, or null. */
   signal: 'SIGSEGV' | null;
   /** Why the signal was sent. */
@@ -181,6 +225,24 @@ export interface FatalSignal {
   signal: 'SIGSEGV';
   tid: number;
   reason: string;
+}
+
+/**
+ * The simulated process was killed: what the real kernel would do with
+ * force_sig(SIGSEGV) (a rogue critical section descriptor, a bad signature,
+ * a fault on the area, a read-only field changed in 7.0 v2 mode).
+ */
+export class FatalSignalError extends Error {
+  readonly signal: 'SIGSEGV';
+  readonly tid: number;
+  readonly reason: string;
+  constructor(fatal: FatalSignal) {
+    super(`simulated ${fatal.signal} on thread ${fatal.tid}: ${fatal.reason}`);
+    this.name = 'FatalSignalError';
+    this.signal = fatal.signal;
+    this.tid = fatal.tid;
+    this.reason = fatal.reason;
+  }
 }
 
 /** The fields of one thread's area as the simulated memory holds them. */
@@ -221,6 +283,13 @@ export interface MachineOptions {
   nohzFull?: boolean;
   /** Takes mm_cid values from elsewhere (the host backend shares them between workers). */
   mmCid?: MmCidSource;
+  /**
+   * The `rseq_debug` boot option (6.19+): full checks of rseq_cs
+   * (rseq_debug_update_user_cs) and of the ID fields user space must not
+   * change (rseq_debug_validate_ids). No effect before 6.19, which always
+   * checks rseq_cs fully. Default false.
+   */
+  rseqDebug?: boolean;
 }
 
 /** mulberry32: a small deterministic PRNG for simulated addresses. */
@@ -264,6 +333,7 @@ export class Machine {
   private readonly rseqFilter: 'ENOSYS' | 'EPERM' | null;
   private readonly nohzFull: boolean;
   private membarrierState = 0;
+  private readonly rseqDebug: boolean;
   private symbols: LibcSymbols | null = null;
   private fatalSignal: FatalSignal | null = null;
 
@@ -285,6 +355,7 @@ export class Machine {
     this.rseqFilter = options.rseqFilter ?? null;
     this.nohzFull = options.nohzFull ?? false;
     this.mmCidSource = options.mmCid ?? this.mmCidLocal;
+    this.rseqDebug = options.rseqDebug ?? false;
   }
 
   // -------------------------------------------------------------------------
@@ -344,6 +415,7 @@ export class Machine {
     this.threads.set(tid, t);
     this.mmCidLocal.attach(tid, affinity);
     if (this.mmCidSource !== this.mmCidLocal) this.mmCidSource.attach(tid, affinity);
+    this.resyncMmCids();
     return t;
   }
 
@@ -362,6 +434,23 @@ export class Machine {
     if (this.mmCidSource !== this.mmCidLocal) this.mmCidSource.detach(t.tid);
     this.memory.unmap(t.tlsBlock);
     this.threads.delete(t.tid);
+    this.resyncMmCids();
+  }
+
+  /**
+   * The kernel changes a task's mm_cid only when it schedules the task, so
+   * a thread whose id the model reassigned (threads joined or left the mm,
+   * affinities changed) is treated as scheduled out and back in: it gets a
+   * preemption event (an in-flight critical section aborts) and its new
+   * mm_cid is written on its next return to user space. Ids from an
+   * external source (the host's shared pool) change only when asked.
+   */
+  private resyncMmCids(): void {
+    if (this.mmCidSource !== this.mmCidLocal || !this.profile.writesNodeAndMmCid) return;
+    for (const t of this.threads.values()) {
+      if (!t.alive || !t.registration || t.ids.cpuId === RSEQ_CPU_ID_UNINITIALIZED) continue;
+      if (this.mmCidLocal.cidFor(t.tid, t.cpu) !== t.ids.mmCid) t.pendingEvents |= RSEQ_EVENT.PREEMPT;
+    }
   }
 
   private normaliseMask(cpus: readonly number[]): number[] {
@@ -395,9 +484,41 @@ export class Machine {
     if (!t.affinity.includes(cpu)) throw new RangeError(`cpu ${cpu} is not in thread ${t.tid}'s affinity`);
     if (cpu === t.cpu) return;
     t.cpu = cpu;
-    // rseq_migrate() (4.18–6.18) / __set_task_cpu -> ids_changed (6.19+).
+    // rseq_migrate() (4.18–6.18) / __set_task_cpu -> ids_changed (6.19+);
+    // the thread was also switched out (rseq_preempt).
     t.forceUpdate = true;
-    t.eventPending = true;
+    t.pendingEvents |= RSEQ_EVENT.PREEMPT | RSEQ_EVENT.MIGRATE;
+  }
+
+  /**
+   * The thread was scheduled out and will be scheduled back in
+   * (rseq_preempt: preemption, yield, blocking): its next return to user
+   * space handles a critical section it was in.
+   */
+  preempt(thread: SimThread | number): void {
+    const t = this.state(thread);
+    if (t.registration) t.pendingEvents |= RSEQ_EVENT.PREEMPT;
+  }
+
+  /** RSEQ_EVENT bits pending for the thread's next return to user space. */
+  pendingEvents(thread: SimThread | number): number {
+    return this.state(thread).pendingEvents;
+  }
+
+  /**
+   * The thread's user registers. Code running on the simulated thread
+   * (sections.ts) keeps its IP here; returnToUser reads it and moves it to
+   * abort_ip when it aborts a critical section.
+   */
+  userRegs(thread: SimThread | number): UserRegs {
+    return this.state(thread).regs;
+  }
+
+  /** A user-space access the thread made faulted: the process gets SIGSEGV. */
+  userFault(thread: SimThread | number, reason: string): FatalSignal {
+    const t = this.state(thread);
+    this.kill(t, reason);
+    return this.fatalSignal as FatalSignal;
   }
 
   /**
@@ -413,6 +534,7 @@ export class Machine {
     this.mmCidLocal.allow(t.tid, mask);
     if (this.mmCidSource !== this.mmCidLocal) this.mmCidSource.allow(t.tid, mask);
     if (!mask.includes(t.cpu)) this.migrate(t, mask[0] as number);
+    this.resyncMmCids();
     return ok();
   }
 
@@ -421,9 +543,9 @@ export class Machine {
     return this.fatalSignal;
   }
 
-  private kill(t: ThreadState, reason: string): ReturnToUserResult {
+  private kill(t: ThreadState, reason: string, wrote = false, cs: CsOutcome = 'none'): ReturnToUserResult {
     this.fatalSignal ??= { signal: 'SIGSEGV', tid: t.tid, reason };
-    return { wrote: false, signal: 'SIGSEGV', reason };
+    return { wrote, cs, signal: 'SIGSEGV', reason };
   }
 
   // -------------------------------------------------------------------------
@@ -476,7 +598,7 @@ export class Machine {
       t.registrationOwner = null;
       t.ids = { cpuId: RSEQ_CPU_ID_UNINITIALIZED, nodeId: 0, mmCid: 0 };
       t.forceUpdate = false;
-      t.eventPending = false;
+      t.pendingEvents = 0;
       return ok();
     }
 
@@ -535,7 +657,6 @@ export class Machine {
     // rseq_set_notify_resume() / rseq_force_update(): IDs are written before
     // the syscall returns to user space.
     t.forceUpdate = true;
-    t.eventPending = true;
     return ok();
   }
 
@@ -543,27 +664,41 @@ export class Machine {
    * The kernel's work on the way back to user space (the rseq part of
    * resume_user_mode_work / exit_to_user_mode). `cause` says what happened
    * since the thread last ran user code:
-   * - 'preempt': scheduled out and back in; 4.18–6.18 and 7.0 legacy rewrite
-   *   the IDs; 6.19 and 7.0 v2 write them only when the CPU or mm_cid
-   *   changed (or once after registration).
+   * - 'preempt': scheduled out and back in (or interrupted while a
+   *   membarrier IPI or migration was pending); 4.18–6.18 and 7.0 legacy
+   *   rewrite the IDs; 6.19 and 7.0 v2 write them only when the CPU or
+   *   mm_cid changed (or once after registration).
    * - 'signal': 4.18–6.18 and 7.0 legacy rewrite the IDs before delivery;
    *   6.19 and 7.0 v2 only handle the critical section.
-   * - 'syscall': nothing happened; only pending work (registration,
-   *   migration, membarrier IPI) is done.
-   * A fault on the area, or on 7.0 v2 a read-only field changed by user
-   * space, sends SIGSEGV.
+   * - 'syscall': the thread made a system call and was not interrupted;
+   *   only pending work (registration, migration, membarrier IPI) is done.
+   * rseq_cs is evaluated against the thread's IP (userRegs) as the profile's
+   * `csEvaluation` says: 4.18–6.18 before the IDs on every notify-resume,
+   * 6.19+ after them and only after an interrupt from user space (not on
+   * the 'syscall' path). An abort moves the IP to abort_ip. A fault on the
+   * area, a rogue descriptor, or on 7.0 v2 a read-only field changed by
+   * user space, sends SIGSEGV.
    */
   returnToUser(thread: SimThread | number, cause: ReturnCause = 'preempt'): ReturnToUserResult {
     const t = this.state(thread);
     const reg = t.registration;
-    const result: ReturnToUserResult = { wrote: false, signal: null, reason: null };
+    const result: ReturnToUserResult = { wrote: false, cs: 'none', signal: null, reason: null };
+    const events = t.pendingEvents | (cause === 'preempt' ? RSEQ_EVENT.PREEMPT : cause === 'signal' ? RSEQ_EVENT.SIGNAL : 0);
+    t.pendingEvents = 0;
     if (!reg) {
       t.forceUpdate = false;
-      t.eventPending = false;
       return result;
     }
-    const event = cause !== 'syscall' || t.eventPending || t.forceUpdate;
-    if (!event) return result;
+    if (events === 0 && !t.forceUpdate) return result;
+    const p = this.profile;
+
+    // 4.18–6.18: rseq_ip_fixup() runs before rseq_update_cpu_id().
+    if (p.csEvaluation === 'full') {
+      const cs = this.evaluateCsFull(t, reg, events);
+      if (typeof cs !== 'string') return this.kill(t, cs.fatal);
+      result.cs = cs;
+    }
+
     const ids: Ids = { cpuId: t.cpu, nodeId: this.nodeOf(t.cpu), mmCid: this.mmCidOf(t) };
     const changed = ids.cpuId !== t.ids.cpuId || ids.nodeId !== t.ids.nodeId || ids.mmCid !== t.ids.mmCid;
     let write: boolean;
@@ -577,33 +712,204 @@ export class Machine {
         write = t.forceUpdate || changed;
         break;
     }
-    t.eventPending = false;
-    if (!write) return result;
-    const a = reg.addr;
-    try {
-      if (reg.mode === 'v2' && this.profile.readOnlyEnforcement) {
-        const cpuIdStart = this.memory.readU32(a + BigInt(RSEQ_FIELD.cpuIdStart));
-        const cpuId = this.memory.readU32(a + BigInt(RSEQ_FIELD.cpuId));
-        const nodeId = this.memory.readU32(a + BigInt(RSEQ_FIELD.nodeId));
-        const mmCid = this.memory.readU32(a + BigInt(RSEQ_FIELD.mmCid));
-        if (cpuIdStart !== t.ids.cpuId || cpuId !== cpuIdStart || nodeId !== t.ids.nodeId || mmCid !== t.ids.mmCid) {
-          return this.kill(t, 'user space modified a read-only rseq field (7.0 optimised v2 mode)');
+    if (write) {
+      const a = reg.addr;
+      try {
+        const validate = (reg.mode === 'v2' && p.readOnlyEnforcement) || (this.rseqDebug && p.csEvaluation === 'fast');
+        if (validate) {
+          const cpuIdStart = this.memory.readU32(a + BigInt(RSEQ_FIELD.cpuIdStart));
+          const cpuId = this.memory.readU32(a + BigInt(RSEQ_FIELD.cpuId));
+          const nodeId = this.memory.readU32(a + BigInt(RSEQ_FIELD.nodeId));
+          const mmCid = this.memory.readU32(a + BigInt(RSEQ_FIELD.mmCid));
+          if (cpuIdStart !== t.ids.cpuId || cpuId !== cpuIdStart || nodeId !== t.ids.nodeId || mmCid !== t.ids.mmCid) {
+            const why = reg.mode === 'v2' && p.readOnlyEnforcement ? '7.0 optimised v2 mode' : 'rseq_debug';
+            return this.kill(t, `user space modified a read-only rseq field (${why})`, false, result.cs);
+          }
         }
+        this.memory.writeU32(a + BigInt(RSEQ_FIELD.cpuIdStart), ids.cpuId);
+        this.memory.writeU32(a + BigInt(RSEQ_FIELD.cpuId), ids.cpuId);
+        if (p.writesNodeAndMmCid) {
+          this.memory.writeU32(a + BigInt(RSEQ_FIELD.nodeId), ids.nodeId);
+          this.memory.writeU32(a + BigInt(RSEQ_FIELD.mmCid), ids.mmCid);
+        }
+      } catch (e) {
+        if (!(e instanceof MemoryFault)) throw e;
+        return this.kill(t, `fault writing the rseq area at 0x${e.addr.toString(16)}`, false, result.cs);
       }
-      this.memory.writeU32(a + BigInt(RSEQ_FIELD.cpuIdStart), ids.cpuId);
-      this.memory.writeU32(a + BigInt(RSEQ_FIELD.cpuId), ids.cpuId);
-      if (this.profile.writesNodeAndMmCid) {
-        this.memory.writeU32(a + BigInt(RSEQ_FIELD.nodeId), ids.nodeId);
-        this.memory.writeU32(a + BigInt(RSEQ_FIELD.mmCid), ids.mmCid);
-      }
+      t.ids = ids;
+      t.forceUpdate = false;
+      result.wrote = true;
+    }
+
+    // 6.19+: rseq_update_user_cs() after the IDs, only for an interrupt from user space.
+    if (p.csEvaluation === 'fast' && cause !== 'syscall' && events !== 0) {
+      const cs = this.evaluateCsFast(t, reg);
+      if (typeof cs !== 'string') return this.kill(t, cs.fatal, result.wrote);
+      result.cs = cs;
+    }
+    return result;
+  }
+
+  /** u64 arithmetic of the kernel's unsigned comparisons. */
+  private static u64(v: bigint): bigint {
+    return BigInt.asUintN(64, v);
+  }
+
+  /** rseq_cs of the area, or a fatal reason when it cannot be read. */
+  private readRseqCs(reg: RseqRegistration): bigint | { fatal: string } {
+    try {
+      return this.memory.readU64(reg.addr + BigInt(RSEQ_FIELD.rseqCs));
     } catch (e) {
       if (!(e instanceof MemoryFault)) throw e;
-      return this.kill(t, `fault writing the rseq area at 0x${e.addr.toString(16)}`);
+      return { fatal: `fault reading rseq_cs in the rseq area at 0x${e.addr.toString(16)}` };
     }
-    t.ids = ids;
-    t.forceUpdate = false;
-    result.wrote = true;
-    return result;
+  }
+
+  private clearRseqCs(reg: RseqRegistration): { fatal: string } | null {
+    try {
+      this.memory.writeU64(reg.addr + BigInt(RSEQ_FIELD.rseqCs), 0n);
+      return null;
+    } catch (e) {
+      if (!(e instanceof MemoryFault)) throw e;
+      return { fatal: `fault clearing rseq_cs in the rseq area at 0x${e.addr.toString(16)}` };
+    }
+  }
+
+  /** The registered signature must be the u32 just before abort_ip. */
+  private checkSignature(reg: RseqRegistration, abortIp: bigint): { fatal: string } | null {
+    if (abortIp >= USER_SPACE_END || abortIp < 4n) return { fatal: `abort_ip 0x${abortIp.toString(16)} is not a user-space address` };
+    let sig: number;
+    try {
+      sig = this.memory.readU32(abortIp - 4n);
+    } catch (e) {
+      if (!(e instanceof MemoryFault)) throw e;
+      return { fatal: `fault reading the signature before abort_ip at 0x${(abortIp - 4n).toString(16)}` };
+    }
+    if (sig !== reg.sig) {
+      return {
+        fatal: `possible attack attempt: unexpected rseq signature 0x${sig.toString(16)} before abort_ip 0x${abortIp.toString(16)}, expecting 0x${reg.sig.toString(16)}`,
+      };
+    }
+    return null;
+  }
+
+  /**
+   * 4.18–6.18: rseq_get_rseq_cs() validates the descriptor whatever the IP;
+   * then an IP outside the section clears rseq_cs, and an IP inside
+   * restarts at abort_ip unless rseq_need_restart() says otherwise.
+   */
+  private evaluateCsFull(t: ThreadState, reg: RseqRegistration, events: number): CsOutcome | { fatal: string } {
+    const ptr = this.readRseqCs(reg);
+    if (typeof ptr !== 'bigint') return ptr;
+    if (ptr === 0n) return 'none';
+    if (ptr >= USER_SPACE_END) return { fatal: `rseq_cs 0x${ptr.toString(16)} is not a user-space address` };
+    let version: number;
+    let csFlags: number;
+    let start: bigint;
+    let offset: bigint;
+    let abortIp: bigint;
+    try {
+      version = this.memory.readU32(ptr);
+      csFlags = this.memory.readU32(ptr + 4n);
+      start = this.memory.readU64(ptr + 8n);
+      offset = this.memory.readU64(ptr + 16n);
+      abortIp = this.memory.readU64(ptr + 24n);
+    } catch (e) {
+      if (!(e instanceof MemoryFault)) throw e;
+      return { fatal: `fault reading the rseq_cs descriptor at 0x${ptr.toString(16)}` };
+    }
+    if (version !== 0) return { fatal: `rseq_cs version ${version} is not 0` };
+    const end = start + offset;
+    if (start >= USER_SPACE_END || end >= USER_SPACE_END || Machine.u64(end) < start) {
+      return { fatal: `critical section [0x${start.toString(16)}, +0x${offset.toString(16)}) is not inside user space` };
+    }
+    if (Machine.u64(abortIp - start) < offset) {
+      return { fatal: `abort_ip 0x${abortIp.toString(16)} is inside the critical section [0x${start.toString(16)}, 0x${end.toString(16)})` };
+    }
+    const bad = this.checkSignature(reg, abortIp);
+    if (bad) return bad;
+    const ip = t.regs.ip;
+    if (Machine.u64(ip - start) >= offset) return this.clearRseqCs(reg) ?? 'cleared';
+
+    let threadFlags: number;
+    try {
+      threadFlags = this.memory.readU32(reg.addr + BigInt(RSEQ_FIELD.flags));
+    } catch (e) {
+      if (!(e instanceof MemoryFault)) throw e;
+      return { fatal: `fault reading struct rseq::flags at 0x${e.addr.toString(16)}` };
+    }
+    let restart: boolean;
+    if (this.profile.noRestartFlagsFatal) {
+      // 6.0+ rseq_warn_flags(): any flag, deprecated or unknown, is -EINVAL.
+      if (csFlags !== 0) return { fatal: `rseq_cs flags 0x${csFlags.toString(16)} are set (deprecated NO_RESTART flags are fatal since 6.0)` };
+      if (threadFlags !== 0) return { fatal: `struct rseq flags 0x${threadFlags.toString(16)} are set (deprecated NO_RESTART flags are fatal since 6.0)` };
+      restart = events !== 0;
+    } else {
+      const flags = csFlags | threadFlags;
+      const preemptMigrate = RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT | RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE;
+      if (flags & RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL && (flags & preemptMigrate) !== preemptMigrate) {
+        return { fatal: 'NO_RESTART_ON_SIGNAL without NO_RESTART_ON_PREEMPT and NO_RESTART_ON_MIGRATE' };
+      }
+      // RSEQ_EVENT_*_BIT share their bit numbers with the NO_RESTART flags.
+      restart = (events & ~flags) !== 0;
+    }
+    if (!restart) return 'no-restart';
+    const cleared = this.clearRseqCs(reg);
+    if (cleared) return cleared;
+    t.regs.ip = abortIp;
+    return 'aborted';
+  }
+
+  /**
+   * 6.19+: rseq_update_user_cs() (the fast path), or with rseq_debug
+   * rseq_debug_update_user_cs() (every check, in its order).
+   */
+  private evaluateCsFast(t: ThreadState, reg: RseqRegistration): CsOutcome | { fatal: string } {
+    const ptr = this.readRseqCs(reg);
+    if (typeof ptr !== 'bigint') return ptr;
+    if (ptr === 0n) return 'none';
+    if (ptr >= USER_SPACE_END) return { fatal: `rseq_cs 0x${ptr.toString(16)} is not a user-space address` };
+    const ip = t.regs.ip;
+    const read = (off: bigint): bigint => this.memory.readU64(ptr + off);
+    try {
+      if (this.rseqDebug) {
+        const start = read(8n);
+        if (start >= USER_SPACE_END) return { fatal: `start_ip 0x${start.toString(16)} is not a user-space address` };
+        if (ip < start) return this.clearRseqCs(reg) ?? 'cleared';
+        const offset = read(16n);
+        const end = Machine.u64(start + offset);
+        if (end >= USER_SPACE_END || end < start) {
+          return { fatal: `critical section [0x${start.toString(16)}, +0x${offset.toString(16)}) is not inside user space` };
+        }
+        if (ip >= end) return this.clearRseqCs(reg) ?? 'cleared';
+        const abortIp = read(24n);
+        if (abortIp >= USER_SPACE_END || abortIp < 4n) return { fatal: `abort_ip 0x${abortIp.toString(16)} is not a user-space address` };
+        if (Machine.u64(abortIp - start) < offset) {
+          return { fatal: `abort_ip 0x${abortIp.toString(16)} is inside the critical section [0x${start.toString(16)}, 0x${end.toString(16)})` };
+        }
+        const head = read(0n);
+        if (head !== 0n) return { fatal: `rseq_cs version/flags 0x${head.toString(16)} are not 0 (rseq_debug)` };
+        const bad = this.checkSignature(reg, abortIp);
+        if (bad) return bad;
+        const cleared = this.clearRseqCs(reg);
+        if (cleared) return cleared;
+        t.regs.ip = abortIp;
+        return 'aborted';
+      }
+      const start = read(8n);
+      const offset = read(16n);
+      const abortIp = read(24n);
+      if (Machine.u64(ip - start) >= offset) return this.clearRseqCs(reg) ?? 'cleared';
+      const bad = this.checkSignature(reg, abortIp);
+      if (bad) return bad;
+      const cleared = this.clearRseqCs(reg);
+      if (cleared) return cleared;
+      t.regs.ip = abortIp;
+      return 'aborted';
+    } catch (e) {
+      if (!(e instanceof MemoryFault)) throw e;
+      return { fatal: `fault reading the rseq_cs descriptor at 0x${e.addr.toString(16)}` };
+    }
   }
 
   /** The area's fields as simulated memory holds them (throws MemoryFault when unmapped). */
@@ -738,7 +1044,8 @@ export class Machine {
         for (const t of this.threads.values()) {
           if (!t.alive) continue;
           if (targetCpu >= 0 ? t.cpu !== targetCpu : t === caller) continue;
-          if (t.registration) t.eventPending = true;
+          // ipi_rseq(): rseq_preempt() on the target (rseq_sched_switch_event on 6.19+).
+          if (t.registration) t.pendingEvents |= RSEQ_EVENT.PREEMPT;
         }
         return ok();
       }

@@ -32,6 +32,9 @@ export const RSEQ_FLAG_SLICE_EXT_DEFAULT_ON = 1 << 1;
 
 /** struct rseq::flags bits. 0-2 are the deprecated NO_RESTART bits (fatal since 6.0). */
 export const RSEQ_CS_FLAG_NO_RESTART_MASK = 0x7;
+export const RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT = 1 << 0;
+export const RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL = 1 << 1;
+export const RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE = 1 << 2;
 /** 7.0: read-only bits the kernel sets in struct rseq::flags on a v2 registration. */
 export const RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE = 1 << 4;
 export const RSEQ_CS_FLAG_SLICE_EXT_ENABLED = 1 << 5;
@@ -115,6 +118,33 @@ export type IdUpdatePolicy = 'every-switch' | 'on-change' | 'by-length';
  */
 export type RegistrationAccess = 'none' | 'clear-rseq-cs' | 'init-fields';
 
+/**
+ * How the kernel evaluates a non-zero rseq_cs when the thread returns to
+ * user space after preemption, migration, a membarrier IPI or before a
+ * signal is delivered:
+ * - `full` (4.18–6.18, kernel/rseq.c rseq_ip_fixup -> rseq_get_rseq_cs,
+ *   rseq_need_restart): on every notify-resume, whatever the IP: a pointer
+ *   at or above TASK_SIZE, an unreadable descriptor, version != 0, a section
+ *   outside user space or wrapping, abort_ip inside the section, an
+ *   unreadable or different signature before abort_ip are fatal (SIGSEGV).
+ *   Then an IP outside [start_ip, start_ip + post_commit_offset) clears
+ *   rseq_cs; an IP inside checks the flags of rseq_cs and struct rseq (4.18–5.19:
+ *   NO_RESTART bits suppress the abort for the matching event, and
+ *   NO_RESTART_ON_SIGNAL without the other two is fatal; 6.0+, commit
+ *   0190e4198e47: any flag is fatal), then clears rseq_cs and moves the IP
+ *   to abort_ip.
+ * - `fast` (6.19+, include/linux/rseq_entry.h rseq_update_user_cs): only
+ *   after an interrupt from user space (not on a plain syscall return): a
+ *   pointer at or above TASK_SIZE or an unreadable descriptor is fatal; an
+ *   IP outside the section clears rseq_cs; inside, abort_ip must be a user
+ *   address with the registered signature before it, then rseq_cs is
+ *   cleared and the IP moved. Version, flags and an abort_ip inside the
+ *   section are not checked ("user space can keep the pieces") unless the
+ *   `rseq_debug` boot option enables rseq_debug_update_user_cs, which checks
+ *   them all (MachineOptions.rseqDebug).
+ */
+export type CsEvaluation = 'full' | 'fast';
+
 export interface KernelProfile {
   id: KernelProfileId;
   /** `uname -r` of the simulated machine. */
@@ -152,6 +182,8 @@ export interface KernelProfile {
   noRestartFlagsFatal: boolean;
   /** 7.0 optimised v2 registrations: user writes to the ID fields are fatal. */
   readOnlyEnforcement: boolean;
+  /** How rseq_cs is evaluated on the way back to user space (see CsEvaluation). */
+  csEvaluation: CsEvaluation;
   /** 7.0 time-slice extension (slice_ctrl, prctl 79, syscall 471); v2 registrations only. */
   sliceExtension: boolean;
   /** The MEMBARRIER_CMD_QUERY mask (without nohz_full). */
@@ -184,6 +216,7 @@ export const KERNEL_PROFILES: Readonly<Record<KernelProfileId, Readonly<KernelPr
     unregisterCpuIdStart: 0,
     noRestartFlagsFatal: false,
     readOnlyEnforcement: false,
+    csEvaluation: 'full',
     sliceExtension: false,
     membarrierCommands: MEMBARRIER_MASK_4_16,
     sources: ['rseq(2) was added in 4.18 (commit d7822b1e24f2); older kernels return ENOSYS'],
@@ -206,6 +239,7 @@ export const KERNEL_PROFILES: Readonly<Record<KernelProfileId, Readonly<KernelPr
     unregisterCpuIdStart: 0,
     noRestartFlagsFatal: false,
     readOnlyEnforcement: false,
+    csEvaluation: 'full',
     sliceExtension: false,
     membarrierCommands: MEMBARRIER_MASK_4_16,
     sources: [
@@ -233,6 +267,7 @@ export const KERNEL_PROFILES: Readonly<Record<KernelProfileId, Readonly<KernelPr
     unregisterCpuIdStart: 0,
     noRestartFlagsFatal: true,
     readOnlyEnforcement: false,
+    csEvaluation: 'full',
     sliceExtension: false,
     membarrierCommands: MEMBARRIER_MASK_5_10,
     sources: [
@@ -259,6 +294,7 @@ export const KERNEL_PROFILES: Readonly<Record<KernelProfileId, Readonly<KernelPr
     unregisterCpuIdStart: 0,
     noRestartFlagsFatal: true,
     readOnlyEnforcement: false,
+    csEvaluation: 'full',
     sliceExtension: false,
     membarrierCommands: MEMBARRIER_MASK_6_3,
     sources: [
@@ -286,11 +322,13 @@ export const KERNEL_PROFILES: Readonly<Record<KernelProfileId, Readonly<KernelPr
     unregisterCpuIdStart: RSEQ_CPU_ID_UNINITIALIZED,
     noRestartFlagsFatal: true,
     readOnlyEnforcement: false,
+    csEvaluation: 'fast',
     sliceExtension: false,
     membarrierCommands: MEMBARRIER_MASK_6_3,
     sources: [
       'v6.19 rseq rework (include/linux/rseq_entry.h, commit 566d8015f7ee "rseq: Avoid CPU/MM CID updates when no event pending"): IDs written only when CPU or mm_cid changed, or once after registration',
       'v6.19 kernel/rseq.c: registration writes rseq_cs = 0, cpu_id_start = cpu_id = -1, node_id = mm_cid = 0 (EFAULT on fault); unregister writes cpu_id_start = -1 (rseq_reset_ids) and SIGSEGV on fault',
+      'v6.19 include/linux/rseq_entry.h rseq_update_user_cs: after a user-space interrupt, rseq_cs >= TASK_SIZE or unreadable is fatal, an IP outside the section clears it, inside only abort_ip < TASK_SIZE and the signature are checked; version, flags and abort_ip inside the section only with rseq_debug (rseq_debug_update_user_cs)',
       'v6.19 kernel/sched: mm_cid max_cids = min(opt + opt/4, nr_cpu_ids) with opt = min(nr_cpus_allowed, users); per-CPU ownership mode when users > max_cids',
     ],
   }),
@@ -312,6 +350,7 @@ export const KERNEL_PROFILES: Readonly<Record<KernelProfileId, Readonly<KernelPr
     unregisterCpuIdStart: 0,
     noRestartFlagsFatal: true,
     readOnlyEnforcement: true,
+    csEvaluation: 'fast',
     sliceExtension: true,
     membarrierCommands: MEMBARRIER_MASK_6_3,
     sources: [
