@@ -12,13 +12,18 @@ export type { ErrnoName, SyscallResult } from './errno.js';
 export {
   AT,
   auxvName,
+  DEFAULT_USER_IP,
   ERRNO_CASE_BAD_FLAG,
   ERRNO_CASE_KADDR,
+  FatalSignalError,
   Machine,
   prng,
+  RSEQ_EVENT,
 } from './kernel/kernel.js';
 export type {
   AreaSnapshot,
+  CsOutcome,
+  UserRegs,
   FatalSignal,
   LibcSymbols,
   LibcThreadStart,
@@ -33,6 +38,57 @@ export type {
 export { DEFAULT_ARENA_BASE, MemoryFault, PAGE_SIZE, SimMemory, USER_SPACE_END } from './kernel/memory.js';
 export type { AccessKind, MemoryRegion, SimMemoryOptions } from './kernel/memory.js';
 export { LocalMmCid } from './kernel/mmcid.js';
+export {
+  ADD,
+  checkSectionArgs,
+  COPY_COMMIT,
+  DOUBLE_COMPARE_STORE,
+  execute,
+  installSections,
+  interrupt,
+  LIST_POP,
+  PROGRAMS,
+  runSection,
+  SECTION_NAMES,
+  signatureBytes,
+  simulatedMemory,
+  SPECULATIVE_STORE_COMMIT,
+  STEP_BYTES,
+  STORE_IF_EQUAL,
+} from './kernel/sections.js';
+export type {
+  Boundary,
+  Cpu,
+  ExecuteHooks,
+  InstalledCode,
+  InstalledProgram,
+  Label,
+  OperandLengths,
+  Program,
+  RunOptions,
+  SectionArgs,
+  SectionMemory,
+  SectionName,
+  SectionResult,
+  SimArray,
+  SpeculativeEffects,
+  Step,
+  StepKind,
+  StoreKind,
+} from './kernel/sections.js';
+export type {
+  Choices,
+  EventKind,
+  OpCountsSim,
+  RunResult,
+  SchedEvent,
+  SimulationOptions,
+  Task,
+  ThreadApi,
+  UserProgram,
+  UserStep,
+  Yielded,
+} from './kernel/scheduler.js';
 export type { MmCidSource } from './kernel/mmcid.js';
 export {
   KERNEL_PROFILES,
@@ -47,6 +103,9 @@ export {
   RSEQ_CPU_ID_REGISTRATION_FAILED,
   RSEQ_CPU_ID_UNINITIALIZED,
   RSEQ_CS_FLAG_NO_RESTART_MASK,
+  RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE,
+  RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT,
+  RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL,
   RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE,
   RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
   RSEQ_FIELD,
@@ -56,6 +115,7 @@ export {
 } from './kernel/profiles.js';
 export type {
   Arch,
+  CsEvaluation,
   IdUpdatePolicy,
   KernelProfile,
   KernelProfileId,
