@@ -76,6 +76,7 @@ export type {
   StepKind,
   StoreKind,
 } from './kernel/sections.js';
+export { seededChoices, Simulation } from './kernel/scheduler.js';
 export type {
   Choices,
   EventKind,
