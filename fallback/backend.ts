@@ -25,6 +25,42 @@
  *   AT_RSEQ_ALIGN, or 32 when absent), and unregisters and frees it when the
  *   last reference is released.
  *
+ * Per-CPU critical sections (PerCpuOps) on the host: each operation is the
+ * step program of fallback/kernel/sections.ts (the same definition the
+ * kernel model runs), executed on this thread's simulated thread against
+ * an adapter that reads and writes the REAL typed arrays given (words with
+ * Atomics.load / Atomics.store, so every load and store, the commit
+ * included, is sequentially consistent and visible to other threads; the
+ * `release` flag therefore changes nothing here; bytes with plain accesses,
+ * ordered before the commit by it). The rseq area, the descriptors and the
+ * signatures are in the simulated memory, and the simulated kernel's
+ * return-to-user logic does the aborts.
+ * - Linearisation: a section attempt holds the lock of its id (the
+ *   simulated CPU in mode `cpu`, the mm_cid in mode `mmcid`, as the area
+ *   shows it) in a SharedArrayBuffer shared by every isolate
+ *   (shared-sections.ts): threads mapped to the same simulated CPU
+ *   serialise, as rseq serialises threads on one CPU.
+ * - Aborts happen at a step boundary inside the section when (a) another
+ *   thread fenced this thread's CPU since the attempt started (fence()),
+ *   (b) a thread waiting for the same lock asked for the CPU after waiting
+ *   PREEMPT_AFTER_MS (the holder was descheduled by the host), or lost the
+ *   lock as presumed dead, or (c) the abort policy says so: with
+ *   `abortRate` N (option, or RSEQ_SIM_ABORT_RATE=N; default 0, off) every
+ *   N-th attempt of the thread is preempted, at in-section boundary k mod 4
+ *   (k counts the injections) or at the latest right before the commit
+ *   store; an attempt that leaves the section earlier (moved, compare
+ *   failed) is not aborted. A thread's id changes only through
+ *   setAffinity (or mm_cid convergence), between attempts: a caller that
+ *   passes the old id gets OP_MOVED.
+ * - fence(cpu): membarrier registration once per thread's machine on the
+ *   first call (EINVAL where the kernel profile has no RSEQ membarrier,
+ *   before 5.10), then the simulated membarrier, then the host fence:
+ *   bump the fence generation of the CPU (or all), then take and release
+ *   that CPU's lock (or all) and every mm_cid lock, so every section in
+ *   flight on another thread has aborted or completed when it returns.
+ * - opCounts(): attempts, aborts and moved of this backend's thread.
+ *   possibleCpus(): the simulated machine's CPUs, 0..cpus-1.
+ *
  * Per-isolate state: worker threads are separate V8 isolates, so each one
  * loading this module gets its own simulated machine whose thread set is
  * "this real thread"; debugCounts() counts this isolate's thread only. The
@@ -41,9 +77,10 @@
  */
 import * as os from 'node:os';
 import * as wt from 'node:worker_threads';
-import type { AreaSource, Backend, SyscallFailure, ThreadField } from '../src/backend.js';
-import { FIELD_OFFSET } from '../src/backend.js';
+import type { AreaSource, Backend, IndexMode, OpCounts, OpStatus, SyscallFailure, ThreadField } from '../src/backend.js';
+import { FIELD_OFFSET, OP_ABORTED, OP_MOVED } from '../src/backend.js';
 import { errnoInfo as explainedErrno } from '../src/errors.js';
+import { fieldUnavailable } from '../src/fields.js';
 import type {
   AuxvEntry,
   DebugCounts,
@@ -55,9 +92,22 @@ import type {
   RegistrationInfo,
 } from '../src/types.js';
 import { ERRNO, type ErrnoName } from './errno.js';
-import { Machine, type SimThread } from './kernel/kernel.js';
-import { ORIG_RSEQ_SIZE, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, type Arch } from './kernel/profiles.js';
+import { FatalSignalError, Machine, type SimThread } from './kernel/kernel.js';
+import type { SimMemory } from './kernel/memory.js';
+import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, ORIG_RSEQ_SIZE, RSEQ_FIELD, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, type Arch } from './kernel/profiles.js';
+import {
+  checkMode,
+  checkSectionArgs,
+  execute,
+  installSections,
+  interrupt,
+  type SectionArgs,
+  type SectionMemory,
+  type SectionName,
+  type SectionResult,
+} from './kernel/sections.js';
 import { SharedMmCidPool } from './shared-mmcid.js';
+import { SharedSectionLocks } from './shared-sections.js';
 
 export interface SimulatorBackendOptions {
   /** Kernel release or profile id (default '6.19'). */
@@ -73,6 +123,46 @@ export interface SimulatorBackendOptions {
   seed?: number;
   /** Share mm_cid values with other isolates of this process (default true). */
   shareMmCid?: boolean;
+  /** Share the per-CPU section locks with other isolates of this process (default true). */
+  shareLocks?: boolean;
+  /** Preempt every N-th section attempt of the thread (default RSEQ_SIM_ABORT_RATE, else 0: never). */
+  abortRate?: number;
+  /** The `rseq_debug` boot option of the simulated kernel (6.19+). */
+  rseqDebug?: boolean;
+}
+
+/** RSEQ_SIM_ABORT_RATE as a non-negative integer; anything else is 0. */
+export function abortRateFromEnv(value: string | undefined = process.env.RSEQ_SIM_ABORT_RATE): number {
+  const v = (value ?? '').trim();
+  return /^\d+$/.test(v) ? Math.min(Number(v), 2 ** 31 - 1) : 0;
+}
+
+/**
+ * The host adapter of the step programs: the rseq area in simulated memory,
+ * the operands in the caller's typed arrays. Word accesses are Atomics
+ * (sequentially consistent, visible to every thread); bytes are plain.
+ */
+function hostMemory(memory: SimMemory, area: bigint, words: BigInt64Array, dst?: Uint8Array, src?: Uint8Array): SectionMemory {
+  return {
+    loadArea32: (offset) => memory.readU32(area + BigInt(offset)),
+    storeArea64: (offset, value) => memory.writeU64(area + BigInt(offset), value),
+    loadWord: (index) => Atomics.load(words, index),
+    storeWord: (index, value) => {
+      Atomics.store(words, index, value);
+    },
+    loadSrcByte: (index) => (src as Uint8Array)[index] as number,
+    storeDstByte: (index, value) => {
+      (dst as Uint8Array)[index] = value;
+    },
+  };
+}
+
+function needWords(words: unknown): asserts words is BigInt64Array {
+  if (!(words instanceof BigInt64Array)) throw new TypeError('rseq: words must be a BigInt64Array');
+}
+
+function needBytes(what: string, bytes: unknown): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`rseq: ${what} must be a Uint8Array`);
 }
 
 /** The simulator backend, with access to its model for tests and crosschecks. */
@@ -114,7 +204,10 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
   const pid = process.pid;
   const share = options.shareMmCid ?? true;
   const pool = share ? SharedMmCidPool.forCpus(cpus) : undefined;
+  const locks = SharedSectionLocks.forCpus(cpus, options.shareLocks ?? true);
+  const abortRate = options.abortRate ?? abortRateFromEnv();
   const machine = new Machine({
+    rseqDebug: options.rseqDebug ?? false,
     kernel: options.kernel ?? DEFAULT_KERNEL,
     libc: options.libc ?? DEFAULT_LIBC,
     arch,
@@ -132,6 +225,69 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
   let addonRegistered = false;
   let lastError: ErrnoInfo | null = null;
   const counts = { registrations: 0, areas: 0 };
+  const ops: OpCounts = { aborts: 0, moved: 0, attempts: 0 };
+  /** This real thread's lock token (tid + 1, unique in the process). */
+  const token = (pid + wt.threadId + 1) | 0 || 1;
+  let injections = 0;
+  let membarrierRegistered = false;
+
+  function needMmCid(mode: IndexMode): void {
+    if (mode === 'mmcid' && !machine.fields().mmCid) throw fieldUnavailable('mmCid', machine.profile.featureSize);
+  }
+
+  /** The thread's id in `mode` as its area shows it (what a section compares with). */
+  function areaId(reg: NonNullable<SimThread['registration']>, mode: IndexMode): number {
+    return machine.memory.readU32(reg.addr + BigInt(mode === 'cpu' ? RSEQ_FIELD.cpuId : RSEQ_FIELD.mmCid));
+  }
+
+  /**
+   * One attempt of a section on this thread, under the lock of its id, with
+   * the host abort policy (see the module comment).
+   */
+  function section<N extends SectionName>(name: N, args: SectionArgs[N], words: BigInt64Array, dst?: Uint8Array, src?: Uint8Array): SectionResult {
+    checkSectionArgs(name, args, { words: words.length, dst: dst?.length, src: src?.length });
+    needMmCid(args.mode);
+    const t = ensureThread();
+    const reg = requireRegistration(t);
+    if (machine.fatal) throw new FatalSignalError(machine.fatal);
+    const code = installSections(machine);
+    const mem = hostMemory(machine.memory, reg.addr, words, dst, src);
+    ops.attempts++;
+    const kind = args.mode;
+    const slot = areaId(reg, kind) % cpus;
+    const plan = abortRate > 0 && ops.attempts % abortRate === 0 ? injections++ % 4 : -1;
+    let result: SectionResult;
+    locks.acquire(kind, slot, token);
+    try {
+      const cpu = t.cpu;
+      const generation = locks.generation(cpu);
+      const run = execute(machine, t, name, args, mem);
+      let inside = 0;
+      let preempted = false;
+      for (;;) {
+        const it = run.next();
+        if (it.done) {
+          result = it.value;
+          break;
+        }
+        const b = it.value;
+        if (!b.inSection || preempted) continue;
+        const planned = plan >= 0 && (inside === plan || b.beforeCommit);
+        inside++;
+        if (planned || locks.generation(cpu) !== generation || !locks.holds(kind, slot, token) || locks.preemptRequested(kind, slot, token)) {
+          preempted = true;
+          machine.preempt(t);
+          interrupt(machine, t, 'preempt');
+        }
+      }
+    } finally {
+      locks.release(kind, slot, token);
+      machine.userRegs(t).ip = code.callerIp;
+    }
+    if (result.status === OP_ABORTED) ops.aborts++;
+    else if (result.status === OP_MOVED) ops.moved++;
+    return result;
+  }
 
   function ensureThread(): SimThread {
     if (thread && thread.alive) return thread;
@@ -285,6 +441,70 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       const t = ensureThread();
       acquireRef(t);
       return registration();
+    },
+
+    add(mode, id, words, index, count): OpStatus {
+      needWords(words);
+      return section('add', { mode, id, index, count }, words).status;
+    },
+
+    storeIfEqual(mode, id, words, index, expect, newv): OpStatus {
+      needWords(words);
+      return section('storeIfEqual', { mode, id, index, expect, newv }, words).status;
+    },
+
+    doubleCompareStore(mode, id, words, index, expect, index2, expect2, newv): OpStatus {
+      needWords(words);
+      return section('doubleCompareStore', { mode, id, index, expect, index2, expect2, newv }, words).status;
+    },
+
+    speculativeStoreCommit(mode, id, words, index, expect, index2, newv2, newv, release): OpStatus {
+      needWords(words);
+      return section('speculativeStoreCommit', { mode, id, index, expect, index2, newv2, newv, release }, words).status;
+    },
+
+    copyCommit(mode, id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release): OpStatus {
+      needWords(words);
+      needBytes('dst', dst);
+      needBytes('src', src);
+      return section('copyCommit', { mode, id, index, expect, dstOffset, srcOffset, length, newv, release }, words, dst, src).status;
+    },
+
+    listPop(mode, id, words, head, next, count, empty): number {
+      needWords(words);
+      return section('listPop', { mode, id, head, next, count, empty }, words).value;
+    },
+
+    currentId(mode: IndexMode): number {
+      checkMode(mode);
+      needMmCid(mode);
+      return areaId(requireRegistration(ensureThread()), mode);
+    },
+
+    fence(cpu: number): SyscallFailure | null {
+      if (typeof cpu !== 'number') throw new TypeError(`rseq: cpu must be a number, not ${typeof cpu}`);
+      if (!Number.isInteger(cpu)) throw new RangeError(`rseq: cpu ${cpu} is not an integer`);
+      const t = ensureThread();
+      if (!membarrierRegistered) {
+        const r = machine.membarrier(t, MEMBARRIER_CMD.REGISTER_PRIVATE_EXPEDITED_RSEQ);
+        if (r.errno !== null) return { errno: r.errno, code: ERRNO[r.errno] };
+        membarrierRegistered = true;
+      }
+      const r =
+        cpu >= 0
+          ? machine.membarrier(t, MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu)
+          : machine.membarrier(t, MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ);
+      if (r.errno !== null) return { errno: r.errno, code: ERRNO[r.errno] };
+      locks.fence(cpu, token);
+      return null;
+    },
+
+    opCounts(): OpCounts {
+      return { ...ops };
+    },
+
+    possibleCpus(): number[] {
+      return Array.from({ length: cpus }, (_, i) => i);
     },
 
     release(): number {
