@@ -5,7 +5,7 @@
  * exported so tests and the native/simulator crosscheck can drive the
  * simulated kernel directly.
  */
-export { createSimulatorBackend, DEFAULT_KERNEL, DEFAULT_LIBC, hostArch } from './backend.js';
+export { abortRateFromEnv, createSimulatorBackend, DEFAULT_KERNEL, DEFAULT_LIBC, hostArch } from './backend.js';
 export type { SimulatorBackend, SimulatorBackendOptions } from './backend.js';
 export { ERRNO, ERRNO_TEXT, errnoCode, errnoName, fail, isErrnoName, ok } from './errno.js';
 export type { ErrnoName, SyscallResult } from './errno.js';
@@ -126,3 +126,5 @@ export type {
   RegistrationAccess,
 } from './kernel/profiles.js';
 export { SharedMmCidPool } from './shared-mmcid.js';
+export { PREEMPT_AFTER_MS, SharedSectionLocks, STALE_AFTER_MS } from './shared-sections.js';
+export type { LockKind } from './shared-sections.js';

@@ -1,0 +1,357 @@
+/**
+ * The simulator backend's per-CPU critical sections on real memory: the
+ * same results as the kernel model for the same arguments, argument checks,
+ * ids, the abort policy and counts, fence, and real worker_threads sharing
+ * a BigInt64Array (the compiled package: run `npm run build:ts` first).
+ */
+import fc from 'fast-check';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type IndexMode, type OpCounts } from '../../src/backend.js';
+import { RseqError } from '../../src/errors.js';
+import {
+  createSimulatorBackend,
+  Machine,
+  runSection,
+  SharedSectionLocks,
+  simulatedMemory,
+  type SectionArgs,
+  type SectionName,
+  type SimulatorBackend,
+} from '../../fallback/index.js';
+import { abortRateFromEnv } from '../../fallback/backend.js';
+import { BACKEND_ENTRY, HOST_WORKER, requireFreshBuild } from './helpers/dist.js';
+
+const WORDS = 12;
+const BYTES = 24;
+
+function backend(opts: Parameters<typeof createSimulatorBackend>[0] = {}): SimulatorBackend {
+  return createSimulatorBackend({ kernel: '6.19', cpus: 4, shareMmCid: false, ...opts });
+}
+
+/** The same operation on the kernel model: simulated memory initialised from the arrays. */
+function onModel<N extends SectionName>(name: N, args: SectionArgs[N], words: BigInt64Array, dst: Uint8Array, src: Uint8Array, cpu: number): { value: number; words: BigInt64Array; dst: Uint8Array } {
+  const m = new Machine({ kernel: '6.19', cpus: 4 });
+  const t = m.createThread({ cpu });
+  m.libcStart(t);
+  m.returnToUser(t, 'syscall');
+  const w = m.memory.map(words.length * 8, 64);
+  words.forEach((v, i) => m.memory.writeU64(w + 8n * BigInt(i), v));
+  const d = m.memory.map(dst.length, 64);
+  dst.forEach((v, i) => m.memory.writeU8(d + BigInt(i), v));
+  const s = m.memory.map(src.length, 64);
+  src.forEach((v, i) => m.memory.writeU8(s + BigInt(i), v));
+  const mem = simulatedMemory(m.memory, t.registration!.addr, {
+    words: { addr: w, length: words.length },
+    dst: { addr: d, length: dst.length },
+    src: { addr: s, length: src.length },
+  });
+  const r = runSection(m, t, name, args, mem);
+  return {
+    value: r.value,
+    words: BigInt64Array.from({ length: words.length }, (_, i) => BigInt.asIntN(64, m.memory.readU64(w + 8n * BigInt(i)))),
+    dst: m.memory.readBytes(d, dst.length),
+  };
+}
+
+function onHost<N extends SectionName>(b: SimulatorBackend, name: N, args: SectionArgs[N], words: BigInt64Array, dst: Uint8Array, src: Uint8Array): number {
+  switch (name) {
+    case 'add': {
+      const a = args as SectionArgs['add'];
+      return b.add(a.mode, a.id, words, a.index, a.count);
+    }
+    case 'storeIfEqual': {
+      const a = args as SectionArgs['storeIfEqual'];
+      return b.storeIfEqual(a.mode, a.id, words, a.index, a.expect, a.newv);
+    }
+    case 'doubleCompareStore': {
+      const a = args as SectionArgs['doubleCompareStore'];
+      return b.doubleCompareStore(a.mode, a.id, words, a.index, a.expect, a.index2, a.expect2, a.newv);
+    }
+    case 'speculativeStoreCommit': {
+      const a = args as SectionArgs['speculativeStoreCommit'];
+      return b.speculativeStoreCommit(a.mode, a.id, words, a.index, a.expect, a.index2, a.newv2, a.newv, a.release);
+    }
+    case 'copyCommit': {
+      const a = args as SectionArgs['copyCommit'];
+      return b.copyCommit(a.mode, a.id, words, a.index, a.expect, dst, a.dstOffset, src, a.srcOffset, a.length, a.newv, a.release);
+    }
+    case 'listPop': {
+      const a = args as SectionArgs['listPop'];
+      return b.listPop(a.mode, a.id, words, a.head, a.next, a.count, a.empty);
+    }
+    default:
+      throw new Error('unreachable');
+  }
+}
+
+describe('host sections compute what the kernel model computes', () => {
+  it('for random operations, arguments and memory (one program, two adapters)', () => {
+    const b = backend();
+    const cpu = b.schedGetcpu();
+    const small = fc.integer({ min: -3, max: 8 });
+    const idx = fc.integer({ min: 0, max: WORDS - 1 });
+    const id = fc.oneof(fc.constant(cpu), fc.integer({ min: 0, max: 4 }));
+    const anyOp = fc.oneof(
+      fc.record({ name: fc.constant('add' as const), args: fc.record({ id, index: idx, count: fc.integer({ min: -(2 ** 40), max: 2 ** 40 }) }) }),
+      fc.record({ name: fc.constant('storeIfEqual' as const), args: fc.record({ id, index: idx, expect: small, newv: small }) }),
+      fc.record({ name: fc.constant('doubleCompareStore' as const), args: fc.record({ id, index: idx, expect: small, index2: idx, expect2: small, newv: small }) }),
+      fc.record({
+        name: fc.constant('speculativeStoreCommit' as const),
+        args: fc.record({ id, index: idx, expect: small, index2: idx, newv2: small, newv: small, release: fc.boolean() }),
+      }),
+      fc.record({
+        name: fc.constant('copyCommit' as const),
+        args: fc
+          .record({ id, index: idx, expect: small, dstOffset: fc.nat(BYTES), srcOffset: fc.nat(BYTES), length: fc.nat(BYTES), newv: small, release: fc.boolean() })
+          .filter((a) => a.dstOffset + a.length <= BYTES && a.srcOffset + a.length <= BYTES),
+      }),
+      fc.record({
+        name: fc.constant('listPop' as const),
+        args: fc
+          .record({ id, head: idx, next: fc.nat(WORDS), count: fc.nat(WORDS), empty: small })
+          .filter((a) => a.next + a.count <= WORDS),
+      }),
+    );
+    fc.assert(
+      fc.property(anyOp, fc.array(small, { minLength: WORDS, maxLength: WORDS }), fc.uint8Array({ minLength: 2 * BYTES, maxLength: 2 * BYTES }), (op, init, bytes) => {
+        const args = { mode: 'cpu' as IndexMode, ...op.args } as SectionArgs[SectionName];
+        const words = BigInt64Array.from(init.map(BigInt));
+        const dst = bytes.slice(0, BYTES);
+        const src = bytes.slice(BYTES);
+        const model = onModel(op.name, args, words, dst, src, cpu);
+        const value = onHost(b, op.name, args, words, dst, src);
+        expect(value).toBe(model.value);
+        expect(words).toEqual(model.words);
+        expect(dst).toEqual(model.dst);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('statuses: committed, compare failed, moved, bad index, and listPop\'s index', () => {
+    const b = backend();
+    const id = b.currentId('cpu');
+    const w = new BigInt64Array(8);
+    expect(b.add('cpu', id, w, 1, 5)).toBe(OP_COMMITTED);
+    expect(b.add('cpu', (id + 1) % 4, w, 1, 5)).toBe(OP_MOVED);
+    expect(b.storeIfEqual('cpu', id, w, 1, 4, 9)).toBe(OP_COMPARE_FAILED);
+    expect(b.storeIfEqual('cpu', id, w, 1, 5, 9)).toBe(OP_COMMITTED);
+    expect(w[1]).toBe(9n);
+    // head word 0 -> 2 -> empty (-1); next[] at 3..
+    w.set([2n, 9n, 0n, 0n, 0n, -1n, 0n, 0n]);
+    expect(b.listPop('cpu', id, w, 0, 3, 4, -1)).toBe(2);
+    expect(w[0]).toBe(-1n);
+    expect(b.listPop('cpu', id, w, 0, 3, 4, -1)).toBe(-OP_COMPARE_FAILED);
+    w[0] = 7n;
+    expect(b.listPop('cpu', id, w, 0, 3, 4, -1)).toBe(-OP_BAD_INDEX);
+    expect(b.listPop('cpu', id + 1, w, 0, 3, 4, -1)).toBe(-OP_MOVED);
+    expect(b.opCounts()).toEqual({ attempts: 8, aborts: 0, moved: 2 });
+  });
+
+  it('works on memory that is not shared too, and a Buffer is a Uint8Array', () => {
+    const b = backend();
+    const id = b.currentId('cpu');
+    const w = new BigInt64Array(new ArrayBuffer(32));
+    const dst = Buffer.alloc(4);
+    expect(b.copyCommit('cpu', id, w, 0, 0, dst, 0, Buffer.from([1, 2, 3, 4]), 0, 4, 1, true)).toBe(OP_COMMITTED);
+    expect([...dst]).toEqual([1, 2, 3, 4]);
+    expect(w[0]).toBe(1n);
+  });
+});
+
+describe('argument checks', () => {
+  it('throw TypeError or RangeError and write nothing', () => {
+    const b = backend();
+    const id = b.currentId('cpu');
+    const w = new BigInt64Array(4);
+    const bytes = new Uint8Array(8);
+    const cases: Array<[() => unknown, ErrorConstructor]> = [
+      [() => b.add('cpu', id, new Float64Array(4) as unknown as BigInt64Array, 0, 1), TypeError],
+      [() => b.add('node' as IndexMode, id, w, 0, 1), RangeError],
+      [() => b.add(1 as unknown as IndexMode, id, w, 0, 1), TypeError],
+      [() => b.add('cpu', -1, w, 0, 1), RangeError],
+      [() => b.add('cpu', '0' as unknown as number, w, 0, 1), TypeError],
+      [() => b.add('cpu', id, w, 4, 1), RangeError],
+      [() => b.add('cpu', id, w, -1, 1), RangeError],
+      [() => b.add('cpu', id, w, 1.5, 1), RangeError],
+      [() => b.add('cpu', id, w, 0, 2 ** 53), RangeError],
+      [() => b.add('cpu', id, w, 0, 1n as unknown as number), TypeError],
+      [() => b.doubleCompareStore('cpu', id, w, 0, 0, 9, 0, 1), RangeError],
+      [() => b.speculativeStoreCommit('cpu', id, w, 0, 0, 4, 1, 1, true), RangeError],
+      [() => b.speculativeStoreCommit('cpu', id, w, 0, 0, 1, 1, 1, 1 as unknown as boolean), TypeError],
+      [() => b.copyCommit('cpu', id, w, 0, 0, bytes, 4, bytes, 0, 5, 1, false), RangeError],
+      [() => b.copyCommit('cpu', id, w, 0, 0, bytes, 0, bytes, 7, 2, 1, false), RangeError],
+      [() => b.copyCommit('cpu', id, w, 0, 0, [] as unknown as Uint8Array, 0, bytes, 0, 0, 1, false), TypeError],
+      [() => b.listPop('cpu', id, w, 0, 2, 3, -1), RangeError],
+      [() => b.listPop('cpu', id, w, 4, 0, 1, -1), RangeError],
+      [() => b.fence(0.5), RangeError],
+      [() => b.fence('0' as unknown as number), TypeError],
+    ];
+    for (const [call, type] of cases) expect(call).toThrow(type);
+    expect([...w]).toEqual([0n, 0n, 0n, 0n]);
+    expect([...bytes]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(b.opCounts().attempts).toBe(0);
+  });
+});
+
+describe('ids, counts, abort policy, fence', () => {
+  it('currentId is the area\'s cpu_id or mm_cid; without mm_cid it is ERR_RSEQ_FIELD_UNAVAILABLE', () => {
+    const b = backend();
+    expect(b.currentId('cpu')).toBe(b.readField('cpuId'));
+    expect(b.currentId('mmcid')).toBe(b.readField('mmCid'));
+    expect(b.possibleCpus()).toEqual([0, 1, 2, 3]);
+    const old = backend({ kernel: '4.18' });
+    let err: unknown;
+    try {
+      old.currentId('mmcid');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RseqError);
+    expect(err).toMatchObject({ code: 'ERR_RSEQ_FIELD_UNAVAILABLE' });
+    expect(() => old.add('mmcid', 0, new BigInt64Array(1), 0, 1)).toThrow(RseqError);
+  });
+
+  it('setAffinity changes the id: the old one is OP_MOVED', () => {
+    const b = backend();
+    const w = new BigInt64Array(4);
+    const before = b.currentId('cpu');
+    const other = (before + 1) % 4;
+    expect(b.setAffinity([other])).toBeNull();
+    expect(b.add('cpu', before, w, before, 1)).toBe(OP_MOVED);
+    expect(b.currentId('cpu')).toBe(other);
+    expect(b.add('cpu', other, w, other, 1)).toBe(OP_COMMITTED);
+    expect(b.opCounts()).toEqual({ attempts: 2, aborts: 0, moved: 1 });
+  });
+
+  it('RSEQ_SIM_ABORT_RATE=N aborts every N-th attempt, at rotating boundaries, and never loses an add', () => {
+    expect(abortRateFromEnv('7')).toBe(7);
+    expect(abortRateFromEnv(' 12 ')).toBe(12);
+    expect(abortRateFromEnv('x')).toBe(0);
+    expect(abortRateFromEnv(undefined)).toBe(0);
+    expect(abortRateFromEnv('-3')).toBe(0);
+    const b = backend({ abortRate: 3 });
+    const w = new BigInt64Array(4);
+    const statuses: number[] = [];
+    let done = 0;
+    while (done < 10) {
+      const id = b.currentId('cpu');
+      const s = b.add('cpu', id, w, id, 1);
+      statuses.push(s);
+      if (s === OP_COMMITTED) done++;
+    }
+    expect(w[b.currentId('cpu')]).toBe(10n);
+    expect(statuses.slice(0, 6)).toEqual([OP_COMMITTED, OP_COMMITTED, OP_ABORTED, OP_COMMITTED, OP_COMMITTED, OP_ABORTED]);
+    expect(b.opCounts()).toEqual({ attempts: statuses.length, aborts: statuses.filter((s) => s === OP_ABORTED).length, moved: 0 });
+    // An abort leaves only the documented speculative effects: copyCommit's copy.
+    const c = backend({ abortRate: 1 });
+    const id = c.currentId('cpu');
+    const words = new BigInt64Array([5n]);
+    const dst = new Uint8Array(4);
+    expect(c.copyCommit('cpu', id, words, 0, 5, dst, 0, Uint8Array.from([9, 9, 9, 9]), 0, 4, 6, true)).toBe(OP_ABORTED);
+    expect(words[0]).toBe(5n);
+    expect(c.readField('cpuId')).toBe(id);
+    expect(c.opCounts()).toEqual({ attempts: 1, aborts: 1, moved: 0 });
+  });
+
+  it('fence: EINVAL before 5.10, otherwise registers once and returns; in-flight sections cannot outlive it', () => {
+    expect(backend({ kernel: '4.18' }).fence(-1)).toEqual({ errno: 'EINVAL', code: 22 });
+    const b = backend();
+    expect(b.fence(-1)).toBeNull();
+    expect(b.fence(2)).toBeNull();
+    expect(b.fence(999)).toBeNull(); // an offline CPU: nothing to do, as the kernel answers
+    const locks = SharedSectionLocks.forCpus(4, false);
+    const g = locks.generation(1);
+    locks.fence(1, 12345);
+    expect(locks.generation(1)).toBe(g + 1);
+    expect(locks.generation(0)).toBe(0);
+    locks.fence(-1, 12345);
+    expect([0, 1, 2, 3].map((c) => locks.generation(c))).toEqual([1, g + 2, 1, 1]);
+    locks.acquire('cpu', 2, 7);
+    expect(locks.holds('cpu', 2, 7)).toBe(true);
+    expect(locks.holds('cpu', 2, 8)).toBe(false);
+    locks.release('cpu', 2, 7);
+    expect(locks.holds('cpu', 2, 7)).toBe(false);
+  });
+});
+
+interface WorkerReport {
+  committed: number;
+  cpu: number;
+  id: number;
+  counts: OpCounts;
+}
+
+async function runWorkers(n: number, data: Record<string, unknown>, env: Record<string, string>, during?: (done: () => boolean) => Promise<void>): Promise<WorkerReport[]> {
+  requireFreshBuild();
+  let finished = 0;
+  const reports = Array.from({ length: n }, () => {
+    const w = new Worker(HOST_WORKER, { workerData: { ...data, backendEntry: BACKEND_ENTRY }, env: { ...process.env, ...env } });
+    return new Promise<WorkerReport>((resolve, reject) => {
+      w.once('message', (m: WorkerReport) => {
+        finished++;
+        resolve(m);
+      });
+      w.once('error', reject);
+      w.once('exit', (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
+    });
+  });
+  await during?.(() => finished === n);
+  return Promise.all(reports);
+}
+
+describe('real worker_threads on one shared BigInt64Array', () => {
+  for (const mode of ['cpu', 'mmcid'] as const) {
+    it(`4 workers x 2000 adds (mode ${mode}, 2 simulated CPUs, RSEQ_SIM_ABORT_RATE=5): the counter is exact and aborts happened`, async () => {
+      const cpus = 2;
+      // This thread creates the shared locks and mm_cid pool before the workers start, so they inherit them.
+      createSimulatorBackend({ cpus });
+      const buffer = new SharedArrayBuffer(8 * cpus);
+      const reports = await runWorkers(4, { kind: 'counter', reps: 2000, cpus, mode, buffer }, { RSEQ_SIM_ABORT_RATE: '5' });
+      const words = new BigInt64Array(buffer);
+      expect(words.reduce((a, b) => a + b, 0n)).toBe(8000n);
+      const sum = (f: (c: OpCounts) => number): number => reports.reduce((s, r) => s + f(r.counts), 0);
+      expect(reports.every((r) => r.committed === 2000)).toBe(true);
+      expect(sum((c) => c.aborts)).toBeGreaterThan(0);
+      expect(sum((c) => c.aborts)).toBeGreaterThanOrEqual(Math.floor(8000 / 5) - 4);
+      expect(sum((c) => c.attempts)).toBe(8000 + sum((c) => c.aborts) + sum((c) => c.moved));
+      if (mode === 'cpu') {
+        // Workers really shared CPUs: 4 threads on 2 simulated CPUs.
+        expect(new Set(reports.map((r) => r.cpu)).size).toBeLessThanOrEqual(2);
+        for (const r of reports) expect(words[r.cpu]).toBeGreaterThanOrEqual(2000n);
+      }
+    });
+  }
+
+  it('a fence from this thread: once it returns, the bank swapped out never changes', async () => {
+    const cpus = 2;
+    createSimulatorBackend({ cpus });
+    const b = createSimulatorBackend({ cpus });
+    const slots = cpus;
+    const buffer = new SharedArrayBuffer((8 + 2 * slots) * 8);
+    const words = new BigInt64Array(buffer);
+    const bankSum = (bank: number): bigint => {
+      let s = 0n;
+      for (let id = 0; id < slots; id++) s += Atomics.load(words, 8 + bank * slots + id);
+      return s;
+    };
+    let swaps = 0;
+    let changed = 0;
+    const reports = await runWorkers(3, { kind: 'swap', reps: 4000, cpus, mode: 'cpu', buffer, slots }, {}, async (done) => {
+      while (!done()) {
+        const old = Number(Atomics.load(words, 0));
+        Atomics.store(words, 0, BigInt(1 - old));
+        expect(b.fence(-1)).toBeNull();
+        const frozen = bankSum(old);
+        await new Promise((r) => setTimeout(r, 1));
+        if (bankSum(old) !== frozen) changed++;
+        swaps++;
+      }
+    });
+    expect(swaps).toBeGreaterThan(0);
+    expect(changed).toBe(0);
+    expect(bankSum(0) + bankSum(1)).toBe(BigInt(3 * 4000));
+    expect(reports.reduce((s, r) => s + r.committed, 0)).toBe(3 * 4000);
+  });
+});
