@@ -12,15 +12,17 @@
  * whole duration (from the descriptor store to the return), so two workers
  * mapped to the same simulated CPU (or sharing an mm_cid) serialise, and a
  * per-CPU counter shared by workers stays exact. A waiter that has seen the
- * same holder for longer than PREEMPT_AFTER_MS (the holder's real thread was
- * descheduled by the host, or is slow) asks for the CPU: the holder aborts
- * at its next step, as a thread preempted inside a section does.
+ * same holding (same holder, same acquisition) for longer than
+ * PREEMPT_AFTER_MS (the holder's real thread was descheduled by the host, or
+ * is slow) asks for the CPU: the holder aborts at its next step, as a thread
+ * preempted inside a section does.
  *
  * Layout (Int32Array):
  *   [0] magic  [1] CPUs  [2] locks stolen from dead holders  [3] reserved
  *   then CPUs words each: cpu locks, mm_cid locks (0 = free, else the
  *   holder's token), cpu preemption requests, mm_cid preemption requests
- *   (the token of the holder asked to leave), fence generations per CPU.
+ *   (the token of the holder asked to leave), fence generations per CPU,
+ *   then acquisition counts of the cpu and mm_cid locks.
  *
  * A lock held for more than STALE_AFTER_MS by the same holder is taken over
  * (a worker killed with Worker.terminate() inside a section never releases
@@ -66,7 +68,7 @@ export class SharedSectionLocks {
   }
 
   static bytesFor(cpus: number): number {
-    return (HEADER + 5 * cpus) * 4;
+    return (HEADER + 7 * cpus) * 4;
   }
 
   /** The process's locks for a machine of `cpus` CPUs (fresh unless this isolate inherited them). */
@@ -108,27 +110,37 @@ export class SharedSectionLocks {
     return HEADER + 4 * this.cpus + cpu;
   }
 
+  private seqAt(kind: LockKind, slot: number): number {
+    return this.lockAt(kind, slot) + 5 * this.cpus;
+  }
+
   /** Takes the lock for one section attempt; `token` is the caller's, never 0. */
   acquire(kind: LockKind, slot: number, token: number): void {
     const i = this.lockAt(kind, slot);
     const req = this.requestAt(kind, slot);
+    const seq = this.seqAt(kind, slot);
     const a = this.a;
     let spins = 0;
     let seen = 0;
+    let seenSeq = -1;
     let since = 0;
     for (;;) {
       const prev = Atomics.compareExchange(a, i, 0, token);
       if (prev === 0 || prev === token) {
+        Atomics.add(a, seq, 1);
         Atomics.compareExchange(a, req, token, 0);
         return;
       }
       if (++spins < SPINS) continue;
       const now = performance.now();
-      if (prev !== seen) {
+      const holding = Atomics.load(a, seq);
+      if (prev !== seen || holding !== seenSeq) {
         seen = prev;
+        seenSeq = holding;
         since = now;
       } else if (now - since > STALE_AFTER_MS) {
         if (Atomics.compareExchange(a, i, prev, token) === prev) {
+          Atomics.add(a, seq, 1);
           Atomics.add(a, STEALS, 1);
           Atomics.compareExchange(a, req, prev, 0);
           return;
