@@ -8,6 +8,7 @@ import {
   RSEQ_CPU_ID_UNINITIALIZED,
   RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE,
   RSEQ_CS_FLAG_SLICE_EXT_ENABLED,
+  RSEQ_EVENT,
   RSEQ_FIELD,
   RSEQ_FLAG_SLICE_EXT_DEFAULT_ON,
   RSEQ_FLAG_UNREGISTER,
@@ -253,5 +254,24 @@ describe('faults', () => {
     expect(t.alive).toBe(false);
     expect(m.readArea(area)).toEqual(before);
     expect(() => m.returnToUser(t, 'preempt')).toThrow(RangeError);
+  });
+});
+
+describe('mm_cid reassigned by the model', () => {
+  it('counts as a reschedule: the thread gets a preemption event and its new mm_cid on the next return', () => {
+    const m = new Machine({ kernel: '6.19', libc: 'glibc-2.41', cpus: 4 });
+    const [a, b, c] = [0, 1, 2].map((cpu) => m.createThread({ cpu }));
+    for (const t of [a, b, c]) {
+      m.libcStart(t!);
+      m.returnToUser(t!, 'syscall');
+    }
+    expect([a, b, c].map((t) => m.mmCidOf(t!))).toEqual([0, 1, 2]);
+    m.exitThread(a!);
+    // Two users left: c's id 2 is past the bound and moves to the free 0; b keeps 1.
+    expect(m.mmCidOf(c!)).toBe(0);
+    expect(m.pendingEvents(c!)).toBe(RSEQ_EVENT.PREEMPT);
+    expect(m.pendingEvents(b!)).toBe(0);
+    expect(m.returnToUser(c!, 'syscall')).toMatchObject({ wrote: true, signal: null });
+    expect(m.readArea(c!.registration!.addr).mmCid).toBe(0);
   });
 });
