@@ -52,9 +52,11 @@
  *   failed) is not aborted. A thread's id changes only through
  *   setAffinity (or mm_cid convergence), between attempts: a caller that
  *   passes the old id gets OP_MOVED.
- * - fence(cpu): membarrier registration once per thread's machine on the
- *   first call (EINVAL where the kernel profile has no RSEQ membarrier,
- *   before 5.10), then the simulated membarrier, then the host fence:
+ * - fence(cpu) (cpu < 0: every CPU; a CPU the machine does not have:
+ *   nothing, as the kernel answers for an offline CPU): membarrier
+ *   registration once per thread's machine on the first call (EINVAL where
+ *   the kernel profile has no RSEQ membarrier, before 5.10), then the
+ *   simulated membarrier, then the host fence:
  *   bump the fence generation of the CPU (or all), then take and release
  *   that CPU's lock (or all) and every mm_cid lock, so every section in
  *   flight on another thread has aborted or completed when it returns.
@@ -64,8 +66,12 @@
  * Per-isolate state: worker threads are separate V8 isolates, so each one
  * loading this module gets its own simulated machine whose thread set is
  * "this real thread"; debugCounts() counts this isolate's thread only. The
- * only cross-isolate state is the mm_cid pool (shared-mmcid.ts), so live
- * workers get distinct mm_cid values below min(CPUs, live threads).
+ * cross-isolate state is the mm_cid pool (shared-mmcid.ts), so live
+ * workers get distinct mm_cid values below min(CPUs, live threads), and the
+ * section locks and fence generations (shared-sections.ts). Both are
+ * created when the first backend of the process is, and inherited by
+ * workers started after that: create a backend (any rseq call) in the main
+ * thread before starting workers that share per-CPU data.
  * What a later issue must do to share one machine between isolates: put the
  * simulated memory arena (already a SharedArrayBuffer), the thread table
  * (tid, CPU, affinity, registration address/len/sig/mode, cached IDs) and
