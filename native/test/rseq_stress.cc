@@ -1019,6 +1019,7 @@ int main(int argc, char** argv) {
   }
   if (g_opt.init) {
     init_mounts();
+    printf("RSEQ-MATRIX-START\n");
     env_overrides();
   }
 
