@@ -69,9 +69,10 @@
  * cross-isolate state is the mm_cid pool (shared-mmcid.ts), so live
  * workers get distinct mm_cid values below min(CPUs, live threads), and the
  * section locks and fence generations (shared-sections.ts). Both are
- * created when the first backend of the process is, and inherited by
- * workers started after that: create a backend (any rseq call) in the main
- * thread before starting workers that share per-CPU data.
+ * created when this module is first loaded in the process (for the default
+ * CPU count; other counts when the first backend with that count is made)
+ * and inherited by workers started after that: load the package in the
+ * main thread before starting workers that share per-CPU data.
  * What a later issue must do to share one machine between isolates: put the
  * simulated memory arena (already a SharedArrayBuffer), the thread table
  * (tid, CPU, affinity, registration address/len/sig/mode, cached IDs) and
@@ -194,6 +195,23 @@ function hostCpus(): number {
   const n = typeof osWithParallelism.availableParallelism === 'function' ? osWithParallelism.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(4096, n || 1));
 }
+
+/**
+ * Loading this module creates (or adopts) the process's shared mm_cid pool
+ * and section locks for the default CPU count, so that workers started
+ * after the package was loaded share them even when this thread never
+ * made an rseq call before starting them.
+ */
+function primeSharedState(): void {
+  try {
+    const cpus = hostCpus();
+    SharedMmCidPool.forCpus(cpus);
+    SharedSectionLocks.forCpus(cpus);
+  } catch {
+    // No SharedArrayBuffer or environment data: each backend makes its own.
+  }
+}
+primeSharedState();
 
 function alignUp(n: number, align: number): number {
   return Math.ceil(n / align) * align;
