@@ -5,6 +5,8 @@
 //   plain  build-cmake/tests       RSEQ_BUILD_ADDON=OFF RSEQ_BUILD_TESTS=ON
 //   asan   build-cmake/tests-asan  the same with RSEQ_SANITIZE=address, run with
 //                                  ASAN_OPTIONS=detect_leaks=1 (LeakSanitizer)
+// Then, when build/Release/rseq.node exists, native/test/addon-smoke.cjs checks
+// the addon's per-CPU bindings.
 // Prints one summary line per configuration and exits non-zero on any failure.
 // Needs cmake, ctest and a C++ compiler (CI installs them; see .ci/run).
 
@@ -137,6 +139,25 @@ for (const cfg of configs) {
       summaries.push(`native tests [${cfg.name}]: all ${total} ctest tests passed${note}`);
     }
   }
+}
+
+// The addon's per-CPU bindings (native/test/addon-smoke.cjs), when the addon
+// has been built (npm install or npm run build:native): every new export on
+// its success and error paths, in this plain node.
+const addon = path.join(root, 'build', 'Release', 'rseq.node');
+if (fs.existsSync(addon)) {
+  const smoke = run(process.execPath, [path.join(root, 'native', 'test', 'addon-smoke.cjs'), addon]);
+  process.stdout.write(smoke.stdout);
+  process.stderr.write(smoke.stderr);
+  const tally = /addon-smoke: (\d+) passed, (\d+) failed/.exec(smoke.stdout);
+  if (smoke.status !== 0 || !tally) {
+    failed = true;
+    summaries.push(`native tests [addon]: FAILED (${tally ? `${tally[2]} failed` : `exit ${smoke.status}`})`);
+  } else {
+    summaries.push(`native tests [addon]: all ${tally[1]} addon smoke checks passed`);
+  }
+} else {
+  summaries.push('native tests [addon]: skipped, build/Release/rseq.node is not built (npm run build:native)');
 }
 
 console.log('');
