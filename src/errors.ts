@@ -9,7 +9,8 @@ export type RseqErrorCode =
   | 'ERR_RSEQ_NATIVE_UNAVAILABLE'
   | 'ERR_RSEQ_FIELD_UNAVAILABLE'
   | 'ERR_RSEQ_BAD_BACKEND'
-  | 'ERR_RSEQ_SYSCALL';
+  | 'ERR_RSEQ_SYSCALL'
+  | 'ERR_RSEQ_BUFFER_FULL';
 
 /** An error raised by this package. `errno` is set when a system call failed. */
 export class RseqError extends Error {
@@ -60,4 +61,11 @@ export function explainErrno(op: string, errno: string): string {
 
 export function errnoInfo(op: string, errno: string, code: number): ErrnoInfo {
   return { errno, code, op, message: explainErrno(op, errno) };
+}
+
+/** Raises a failed system call as an RseqError: `${where}: ${sentence}`. */
+export function throwIfFailed(failed: { errno: string; code: number } | null, op: string, where: string): void {
+  if (failed === null) return;
+  const info = errnoInfo(op, failed.errno, failed.code);
+  throw new RseqError('ERR_RSEQ_SYSCALL', `${where}: ${info.message}`, info);
 }

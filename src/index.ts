@@ -6,67 +6,21 @@
  * Every JavaScript thread (main or worker) has its own selection and its own
  * rseq area.
  */
-import { makeAreaView, type RseqAreaView } from './area.js';
-import type { Backend, ThreadField } from './backend.js';
-import { RseqError, errnoInfo } from './errors.js';
-import { fieldUnavailable } from './fields.js';
-import { selectBackend, type Selection } from './select.js';
-import type {
-  AuxvEntry,
-  BackendKind,
-  DebugCounts,
-  ErrnoTable,
-  FieldAvailability,
-  ProbeReport,
-  RegistrationInfo,
-  ThreadFields,
-} from './types.js';
+import type { RseqAreaView } from './area.js';
+import type { OpCounts } from './backend.js';
+import { throwIfFailed } from './errors.js';
+import { area, backend, current, field, threadFields } from './thread.js';
+import type { AuxvEntry, BackendKind, DebugCounts, ErrnoTable, FieldAvailability, ProbeReport, RegistrationInfo } from './types.js';
 
 export { RseqError } from './errors.js';
 export type { RseqErrorCode } from './errors.js';
 export type { RseqAreaView } from './area.js';
 export { ERRNO_CASES } from './types.js';
+export type { IndexMode, OpCounts } from './backend.js';
+export { PerCpuCounter, type PerCpuCounterOptions } from './percpu/counter.js';
+export { PerCpuBuffer, type PerCpuBufferOptions } from './percpu/buffer.js';
+export { PerCpuPool, type PerCpuPoolOptions } from './percpu/pool.js';
 export type * from './types.js';
-
-/** This thread's backend and what is cached about it (module state is per isolate, so per thread). */
-interface ThreadState {
-  selection: Selection;
-  live: FieldAvailability;
-  featureSize: number | null;
-  view: RseqAreaView | undefined;
-}
-
-let state: ThreadState | undefined;
-
-function current(): ThreadState {
-  if (state === undefined) {
-    const selection = selectBackend(process.env.RSEQ_BACKEND);
-    const b = selection.backend;
-    state = { selection, live: b.fields(), featureSize: b.kernel().featureSize, view: undefined };
-  }
-  return state;
-}
-
-function backend(): Backend {
-  return current().selection.backend;
-}
-
-function field(name: ThreadField): number {
-  const t = current();
-  if (!t.live[name]) throw fieldUnavailable(name, t.featureSize);
-  return t.selection.backend.readField(name);
-}
-
-function threadFields(): ThreadFields {
-  const t = current();
-  const read = (name: ThreadField): number | null => (t.live[name] ? t.selection.backend.readField(name) : null);
-  return { cpuIdStart: read('cpuIdStart'), cpuId: read('cpuId'), nodeId: read('nodeId'), mmCid: read('mmCid') };
-}
-
-function area(): RseqAreaView {
-  const t = current();
-  return (t.view ??= makeAreaView(t.selection.backend.areaSource(), t.live, t.featureSize));
-}
 
 /** CPU_SETSIZE of glibc: the CPUs a cpu_set_t can name. */
 const CPU_SETSIZE = 1024;
@@ -135,6 +89,16 @@ export interface Rseq {
   schedGetcpu(): number;
   /** Registration bookkeeping of the whole process (leak checks). */
   debugCounts(): DebugCounts;
+  /**
+   * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ): when it returns, every
+   * critical section that was running on another thread has committed or
+   * aborted. With `cpu`, only that CPU's (MEMBARRIER_CMD_FLAG_CPU).
+   */
+  fence(cpu?: number): void;
+  /** This thread's critical-section counts: attempts, kernel aborts, id changes. */
+  opCounts(): OpCounts;
+  /** CPU ids the kernel may ever use (/sys/devices/system/cpu/possible). */
+  possibleCpus(): number[];
 }
 
 export const rseq: Rseq = {
@@ -155,15 +119,19 @@ export const rseq: Rseq = {
   area,
   errnoTable: () => backend().errnoTable(),
   setAffinity: (cpus) => {
-    const failed = backend().setAffinity(checkCpus(cpus));
-    if (failed) {
-      const info = errnoInfo('sched_setaffinity', failed.errno, failed.code);
-      throw new RseqError('ERR_RSEQ_SYSCALL', `rseq.setAffinity: ${info.message}`, info);
-    }
+    throwIfFailed(backend().setAffinity(checkCpus(cpus)), 'sched_setaffinity', 'rseq.setAffinity');
   },
   getAffinity: () => backend().getAffinity(),
   schedGetcpu: () => backend().schedGetcpu(),
   debugCounts: () => backend().debugCounts(),
+  fence: (cpu) => {
+    if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 0 || cpu >= CPU_SETSIZE)) {
+      throw new RangeError(`fence: CPU ${String(cpu)} is not an integer in [0, ${CPU_SETSIZE})`);
+    }
+    throwIfFailed(backend().fence(cpu ?? -1), 'membarrier', 'rseq.fence');
+  },
+  opCounts: () => backend().opCounts(),
+  possibleCpus: () => backend().possibleCpus(),
 };
 
 export default rseq;

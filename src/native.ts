@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AreaSource, Backend, SyscallFailure, ThreadField } from './backend.js';
+import type { AreaSource, Backend, IndexMode, OpCounts, OpStatus, SyscallFailure, ThreadField } from './backend.js';
 import { errnoInfo } from './errors.js';
 import { fieldsFromFeatureSize } from './fields.js';
 import type { NativeBinding, NativeKernel, NativeRegistration } from './native-binding.js';
@@ -52,6 +52,20 @@ function buildFailureReason(root: string): string | null {
     return text.split('\n')[0] ?? null;
   } catch {
     return null;
+  }
+}
+
+const MODE: Readonly<Record<IndexMode, number>> = { cpu: 0, mmcid: 1 };
+
+/** Runs a binding call that throws an Error with `.code` (errno name) and `.errno` on a failed system call. */
+function syscallFailure(call: () => void): SyscallFailure | null {
+  try {
+    call();
+    return null;
+  } catch (err) {
+    const e = err as { code?: unknown; errno?: unknown };
+    if (typeof e.code === 'string' && typeof e.errno === 'number') return { errno: e.code, code: e.errno };
+    throw err;
   }
 }
 
@@ -129,14 +143,7 @@ class NativeBackend implements Backend {
     };
   }
   setAffinity(cpus: readonly number[]): SyscallFailure | null {
-    try {
-      this.#binding.setAffinity([...cpus]);
-      return null;
-    } catch (err) {
-      const e = err as { code?: unknown; errno?: unknown };
-      if (typeof e.code === 'string' && typeof e.errno === 'number') return { errno: e.code, code: e.errno };
-      throw err;
-    }
+    return syscallFailure(() => this.#binding.setAffinity([...cpus]));
   }
   getAffinity(): number[] {
     return this.#binding.getAffinity();
@@ -149,6 +156,61 @@ class NativeBackend implements Backend {
   }
   acquire(): RegistrationInfo {
     return toRegistration(this.#binding.acquire());
+  }
+
+  // Per-CPU critical sections: straight through to the addon (mode 0 = cpu_id, 1 = mm_cid).
+  add(mode: IndexMode, id: number, words: BigInt64Array, index: number, count: number): OpStatus {
+    return this.#binding.opAdd(MODE[mode], id, words, index, count) as OpStatus;
+  }
+  storeIfEqual(mode: IndexMode, id: number, words: BigInt64Array, index: number, expect: number, newv: number): OpStatus {
+    return this.#binding.opStoreIfEqual(MODE[mode], id, words, index, expect, newv) as OpStatus;
+  }
+  doubleCompareStore(mode: IndexMode, id: number, words: BigInt64Array, index: number, expect: number, index2: number, expect2: number, newv: number): OpStatus {
+    return this.#binding.opDoubleCompareStore(MODE[mode], id, words, index, expect, index2, expect2, newv) as OpStatus;
+  }
+  speculativeStoreCommit(
+    mode: IndexMode,
+    id: number,
+    words: BigInt64Array,
+    index: number,
+    expect: number,
+    index2: number,
+    newv2: number,
+    newv: number,
+    release: boolean,
+  ): OpStatus {
+    return this.#binding.opSpeculativeStoreCommit(MODE[mode], id, words, index, expect, index2, newv2, newv, release) as OpStatus;
+  }
+  copyCommit(
+    mode: IndexMode,
+    id: number,
+    words: BigInt64Array,
+    index: number,
+    expect: number,
+    dst: Uint8Array,
+    dstOffset: number,
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    newv: number,
+    release: boolean,
+  ): OpStatus {
+    return this.#binding.opCopyCommit(MODE[mode], id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release) as OpStatus;
+  }
+  listPop(mode: IndexMode, id: number, words: BigInt64Array, head: number, next: number, count: number, empty: number): number {
+    return this.#binding.opListPop(MODE[mode], id, words, head, next, count, empty);
+  }
+  currentId(mode: IndexMode): number {
+    return this.#binding.currentId(MODE[mode]);
+  }
+  fence(cpu: number): SyscallFailure | null {
+    return syscallFailure(() => this.#binding.fence(cpu));
+  }
+  opCounts(): OpCounts {
+    return this.#binding.opCounts();
+  }
+  possibleCpus(): number[] {
+    return this.#binding.possibleCpus();
   }
   release(): number {
     return this.#binding.release();
