@@ -22,7 +22,8 @@ export default defineConfig({
         test: {
           name: 'simulator',
           include: ['test/shared/**/*.test.ts', 'test/simulator/**/*.test.ts'],
-          env: { RSEQ_BACKEND: 'simulator' },
+          // Abort every 64th section attempt, so the abort path runs on any host.
+          env: { RSEQ_BACKEND: 'simulator', RSEQ_SIM_ABORT_RATE: '64' },
         },
       },
     ],

@@ -26,7 +26,7 @@ const WORDS = 12;
 const BYTES = 24;
 
 function backend(opts: Parameters<typeof createSimulatorBackend>[0] = {}): SimulatorBackend {
-  return createSimulatorBackend({ kernel: '6.19', cpus: 4, shareMmCid: false, ...opts });
+  return createSimulatorBackend({ kernel: '6.19', cpus: 4, shareMmCid: false, abortRate: 0, ...opts });
 }
 
 /** The same operation on the kernel model: simulated memory initialised from the arrays. */
@@ -229,7 +229,7 @@ describe('ids, counts, abort policy, fence', () => {
     expect(abortRateFromEnv('7')).toBe(7);
     expect(abortRateFromEnv(' 12 ')).toBe(12);
     expect(abortRateFromEnv('x')).toBe(0);
-    expect(abortRateFromEnv(undefined)).toBe(0);
+    expect(abortRateFromEnv('')).toBe(0);
     expect(abortRateFromEnv('-3')).toBe(0);
     const b = backend({ abortRate: 3 });
     const w = new BigInt64Array(4);
