@@ -50,6 +50,7 @@
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -885,6 +886,11 @@ void init_mounts() {
   printf("RSEQ-MATRIX-DONE %d\n", code);
   fflush(stdout);
   fflush(stderr);
+  // The console is a tty: written bytes may still sit in its buffer while the
+  // UART drains them, and the kernel's own "reboot: Power down" would land in
+  // the middle of our last lines. Wait until they are on the wire.
+  tcdrain(STDOUT_FILENO);
+  tcdrain(STDERR_FILENO);
   sync();
   if (getpid() == 1) {
     reboot(RB_POWER_OFF);
