@@ -18,6 +18,15 @@ export default defineConfig({
         },
       },
       {
+        // As on a platform without the addon: auto must fall back to the simulator.
+        extends: true,
+        test: {
+          name: 'fallback',
+          include: ['test/shared/**/*.test.ts'],
+          env: { RSEQ_BACKEND: 'auto', RSEQ_ADDON: '/nonexistent/rseq.node', RSEQ_SIM_ABORT_RATE: '64' },
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'simulator',

@@ -239,17 +239,19 @@ export function loadNative(): NativeLoad {
     };
   }
   const root = packageRoot();
-  const file = path.join(root, ADDON_RELATIVE_PATH);
+  // RSEQ_ADDON names another build of the addon (cmake-js output, a debug build).
+  const chosen = process.env.RSEQ_ADDON?.trim();
+  const file = chosen ? path.resolve(chosen) : path.join(root, ADDON_RELATIVE_PATH);
   let binding: NativeBinding;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     binding = require(file) as NativeBinding;
   } catch (err) {
     const loadError = err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err);
-    const built = buildFailureReason(root);
+    const built = chosen ? null : buildFailureReason(root);
     const reason = built
       ? `the native addon was not built: ${built}`
-      : `the native addon could not be loaded from ${ADDON_RELATIVE_PATH}: ${loadError}`;
+      : `the native addon could not be loaded from ${chosen ? file : ADDON_RELATIVE_PATH}: ${loadError}`;
     return { ok: false, reason, addonLoaded: false, addonError: reason, binding: null };
   }
   const k = binding.kernel();

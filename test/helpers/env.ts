@@ -10,7 +10,17 @@ import { loadNative } from '../../src/native.js';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const required = process.env.RSEQ_REQUIRE === '1';
-export const project = process.env.RSEQ_BACKEND === 'simulator' ? 'simulator' : 'native';
+/**
+ * The vitest project: `native`, `simulator` (RSEQ_BACKEND=simulator), or
+ * `fallback` (auto with the addon made unloadable: it must fall back).
+ */
+export const project: 'native' | 'simulator' | 'fallback' = process.env.RSEQ_ADDON?.startsWith('/nonexistent')
+  ? 'fallback'
+  : process.env.RSEQ_BACKEND === 'simulator'
+    ? 'simulator'
+    : 'native';
+/** The backend the project must get. */
+export const expectedBackend: 'native' | 'simulator' = project === 'native' ? 'native' : 'simulator';
 
 const native = process.platform === 'linux' ? loadNative() : null;
 /** Why the native backend cannot run here, or null when it can. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fieldsFromFeatureSize } from '../../src/fields.js';
 import { ERRNO_CASES, RseqError, rseq } from '../../src/index.js';
 import type { ErrnoCaseName, ProbeReport } from '../../src/index.js';
-import { project, skipShared } from '../helpers/env.js';
+import { expectedBackend, project, skipShared } from '../helpers/env.js';
 
 /** The kernel's answers (kernel/rseq.c, Linux 6.3 and later with AT_RSEQ_ALIGN 32) on an unregistered thread. */
 const UNREGISTERED_THREAD: Record<ErrnoCaseName, string | null> = {
@@ -48,11 +48,13 @@ describe.skipIf(skipShared)(`public API on the ${project} backend`, () => {
   });
 
   it('serves the backend this project asked for', () => {
-    expect(rseq.backend).toBe(project);
-    expect(p.backend).toBe(project);
-    expect(p.simulated).toBe(project === 'simulator');
+    expect(rseq.backend).toBe(expectedBackend);
+    expect(p.backend).toBe(expectedBackend);
+    expect(p.simulated).toBe(expectedBackend === 'simulator');
     if (project === 'native') expect(rseq.fallbackReason).toBeNull();
-    else expect(rseq.fallbackReason).toMatch(/simulator/);
+    else if (project === 'simulator') expect(rseq.fallbackReason).toBe('RSEQ_BACKEND=simulator chose the simulator');
+    else expect(rseq.fallbackReason).toMatch(/^the native addon could not be loaded from \/nonexistent\/rseq.node: /);
+    expect(p.addon.loaded).toBe(project === 'native');
   });
 
   it('probe has the stable keys of the documented schema', () => {

@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { PerCpuBuffer, PerCpuCounter, PerCpuPool, rseq, type OpCounts } from '../../src/index.js';
-import { DIST_ENTRY, ROOT, project, skipShared } from '../helpers/env.js';
+import { DIST_ENTRY, ROOT, expectedBackend, project, skipShared } from '../helpers/env.js';
 
 const WORKERS = 12;
 /** The simulator runs each section as a step program (about 2.5 µs an add): a tenth of the repetitions. */
-const SCALE = project === 'simulator' ? 10 : 1;
+const SCALE = expectedBackend === 'simulator' ? 10 : 1;
 const R = (reps: number): number => reps / SCALE;
 const WORKER = path.join(ROOT, 'test', 'helpers', 'stress-worker.cjs');
 const THREAD_ENTRY = path.join(ROOT, 'dist', 'cjs', 'src', 'thread.js');

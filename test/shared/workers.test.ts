@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { rseq } from '../../src/index.js';
-import { DIST_ENTRY, ROOT, project, skipShared } from '../helpers/env.js';
+import { DIST_ENTRY, ROOT, expectedBackend, project, skipShared } from '../helpers/env.js';
 
 interface Report {
   backend: string;
@@ -40,7 +40,7 @@ describe.skipIf(skipShared)(`worker threads on the ${project} backend`, () => {
 
     const fields = rseq.fields();
     for (const r of reports) {
-      expect(r.backend).toBe(project);
+      expect(r.backend).toBe(expectedBackend);
       expect(['libc', 'addon']).toContain(r.owner);
       expect(r.length).toBeGreaterThanOrEqual(32);
       expect(r.cpuId).toBe(r.cpu);
