@@ -68,7 +68,7 @@ export class PerCpuCounter extends PerCpuBase {
   add(n: number = 1): void {
     const count = checkCount(n);
     if (this.path === 'atomics') {
-      Atomics.add(this.words, HEADER_WORDS + this.id() * this.stride, BigInt(count));
+      Atomics.add(this.words, HEADER_WORDS + this.id() * this.stride, count === 1 ? 1n : BigInt(count));
       return;
     }
     for (;;) {
