@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run test:kernels`: the per-CPU critical sections on real kernels of both
+// architectures. Builds the static stress binary (native/test/rseq_stress.cc,
+// with delay, yield and signal injection) for x86_64 and aarch64, then boots it
+// as /init under qemu on Debian's 6.1 and 6.12 kernels (scripts/kernel-matrix.cjs),
+// once with glibc's own registration and once with it turned off (the core's
+// area). Every cell must boot and pass every invariant with aborts observed.
+// Where scripts/kernel-package.cjs exists, the whole Node package runs on the
+// x86_64 kernels too. Exit status 1 on any failure.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const out = path.join(root, 'build-cmake', 'stress');
+
+function step(title, args) {
+  console.log(`\n== ${title}`);
+  const started = Date.now();
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`== ${title}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${seconds} s`);
+  return r.status === 0;
+}
+
+const results = [];
+results.push(step('build the static stress binaries', ['scripts/build-stress.cjs', '--arch', 'all', '--variant', 'inject', '--out', out]));
+if (results[0]) {
+  const payloads = ['x86_64', 'aarch64'].flatMap((a) => ['--payload', `${a}=${path.join(out, `rseq-stress-inject-${a}`)}`]);
+  results.push(step('kernel matrix, glibc registers rseq', ['scripts/kernel-matrix.cjs', ...payloads, '--timeout', '300']));
+  results.push(
+    step("kernel matrix, glibc's registration off (the core's own area)", [
+      'scripts/kernel-matrix.cjs',
+      ...payloads,
+      '--timeout',
+      '300',
+      '--append',
+      'GLIBC_TUNABLES=glibc.pthread.rseq=0',
+    ]),
+  );
+}
+if (fs.existsSync(path.join(root, 'scripts', 'kernel-package.cjs'))) {
+  results.push(step('the whole package on x86_64 kernels', ['scripts/kernel-package.cjs']));
+}
+const failed = results.filter((ok) => !ok).length;
+console.log(`\ntest:kernels: ${results.length - failed} of ${results.length} steps passed`);
+process.exit(failed === 0 ? 0 : 1);
