@@ -13,23 +13,39 @@
 #include "auxv.h"
 #include "syscalls.h"
 
+// glibc's exports, as weak references: in a statically linked program dlsym
+// finds nothing, but these resolve to glibc's own definitions when it has them
+// (glibc 2.35+), and stay null where it has none (musl, older glibc).
+extern "C" {
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+extern const unsigned int __rseq_flags __attribute__((weak));
+}
+
 namespace rseq_native {
 namespace {
 
 pthread_once_t g_symbols_once = PTHREAD_ONCE_INIT;
 LibcRseqSymbols g_symbols;
 
+// The symbol's address: dlsym first (the libc the process really runs, for the
+// dlopen'd addon), else the weak reference (a static program's own glibc).
+const void* libc_symbol(const char* name, const void* weak) {
+  const void* p = dlsym(RTLD_DEFAULT, name);
+  return p != nullptr ? p : weak;
+}
+
 void lookup_symbols() {
   LibcRseqSymbols s{};
-  if (void* p = dlsym(RTLD_DEFAULT, "__rseq_offset")) {
+  if (const void* p = libc_symbol("__rseq_offset", &__rseq_offset)) {
     s.has_offset = true;
     s.offset = *static_cast<const ptrdiff_t*>(p);
   }
-  if (void* p = dlsym(RTLD_DEFAULT, "__rseq_size")) {
+  if (const void* p = libc_symbol("__rseq_size", &__rseq_size)) {
     s.has_size = true;
     s.size = *static_cast<const unsigned int*>(p);
   }
-  if (void* p = dlsym(RTLD_DEFAULT, "__rseq_flags")) {
+  if (const void* p = libc_symbol("__rseq_flags", &__rseq_flags)) {
     s.has_flags = true;
     s.flags = *static_cast<const unsigned int*>(p);
   }

@@ -21,10 +21,9 @@
 //
 // glibc warns at link time that dlsym in a static binary needs the shared
 // libraries at run time: the core looks up glibc's __rseq_* symbols with dlsym
-// (for the dlopen'd addon). In a static binary that lookup finds nothing; the
-// stress binary then uses glibc's registration through weak references
-// (owner "libc(static)"). The warning is expected and harmless.
-
+// (for the dlopen'd addon). In a static binary that lookup finds nothing and
+// the core falls back to weak references to the same symbols, which resolve to
+// the static glibc's own. The warning is expected and harmless.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -74,14 +74,6 @@ constexpr bool kInjectBuild = true;
 constexpr bool kInjectBuild = false;
 #endif
 
-// glibc's own description of its registration. A static binary cannot find
-// these with dlsym (the core's way, for the dlopen'd addon); weak references
-// work in both static and dynamic executables.
-extern "C" {
-extern const ptrdiff_t __rseq_offset __attribute__((weak));
-extern const unsigned int __rseq_size __attribute__((weak));
-}
-
 using namespace rseq_native;
 
 namespace {
@@ -143,30 +135,9 @@ inline int64_t load(const int64_t* p) { return __atomic_load_n(p, __ATOMIC_RELAX
 inline void store(int64_t* p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 
 // ---------------------------------------------------------------------------
-// The calling thread's area: the core's registration (acquire), or glibc's
-// static registration found through the weak symbols.
+// The calling thread's area: the core's registration (glibc's, static or
+// dynamic, or the core's own).
 // ---------------------------------------------------------------------------
-
-void* thread_pointer() {
-#if defined(__x86_64__)
-  void* tp;
-  __asm__("mov %%fs:0, %0" : "=r"(tp));
-  return tp;
-#else
-  void* tp;
-  __asm__("mrs %0, tpidr_el0" : "=r"(tp));
-  return tp;
-#endif
-}
-
-volatile rseq_abi* static_libc_area() {
-  if (&__rseq_offset == nullptr || &__rseq_size == nullptr || __rseq_size == 0) return nullptr;
-  volatile rseq_abi* a = reinterpret_cast<volatile rseq_abi*>(
-      static_cast<unsigned char*>(thread_pointer()) + __rseq_offset);
-  uint32_t cpu = __atomic_load_n(&a->cpu_id, __ATOMIC_RELAXED);
-  if (cpu == RSEQ_ABI_CPU_ID_UNINITIALIZED || cpu == RSEQ_ABI_CPU_ID_REGISTRATION_FAILED) return nullptr;
-  return a;
-}
 
 struct AreaRef {
   volatile rseq_abi* area = nullptr;
@@ -180,11 +151,6 @@ bool enter_area(AreaRef* ref, std::string* why) {
     ref->acquired = true;
     g_owner = owner_name(r.owner);
     return ref->area != nullptr;
-  }
-  if (volatile rseq_abi* a = static_libc_area()) {
-    ref->area = a;
-    g_owner = "libc(static)";
-    return true;
   }
   *why = std::string("no rseq registration: ") + r.op + " failed with errno " + std::to_string(r.err) +
          " (" + strerror(r.err) + ")";

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <termios.h>
 #include <unistd.h>
 
 #if defined(__x86_64__)
@@ -78,6 +79,9 @@ static void *thread_pointer(void) {
 static void done(int code) {
   printf("RSEQ-MATRIX-DONE %d\n", code);
   fflush(stdout);
+  /* Let the console finish sending before the kernel prints its shutdown
+   * message, which could otherwise land inside the last line. */
+  tcdrain(1);
   sync();
   /* Only meaningful as PID 1; otherwise just exit. */
   if (getpid() == 1) reboot(RB_POWER_OFF);
