@@ -54,12 +54,19 @@ describe.skipIf(skipNative)('the installed package', () => {
     expect(e.cpu).toBeGreaterThanOrEqual(0);
     expect(c.cpu).toBeGreaterThanOrEqual(0);
 
+    // The simulator as a laboratory: rseq/simulator from both module systems.
+    const sim = "const b = createSimulatorBackend({ kernel: '4.18' }); console.log(JSON.stringify([b.kernel().release, b.kernel().featureSize]))";
+    const simEsm = run(process.execPath, ['--input-type=module', '-e', `import { createSimulatorBackend } from 'rseq/simulator'; ${sim}`], dir);
+    const simCjs = run(process.execPath, ['-e', `const { createSimulatorBackend } = require('rseq/simulator'); ${sim}`], dir);
+    expect(JSON.parse(simEsm.stdout)).toEqual(['4.18.0-simulated', null]);
+    expect(JSON.parse(simCjs.stdout)).toEqual(['4.18.0-simulated', null]);
+
     const probe = run(path.join(dir, 'node_modules', '.bin', 'rseq'), ['probe', '--json'], dir);
     expect(JSON.parse(probe.stdout)).toMatchObject({ backend: 'native', fallbackReason: null });
 
     fs.writeFileSync(
       path.join(dir, 'check.mts'),
-      "import { rseq, RseqError, type ProbeReport } from 'rseq';\nconst p: ProbeReport = rseq.probe();\nconst n: number = rseq.area().cpuId;\nconst e: RseqError | null = null;\nexport { p, n, e };\n",
+      "import { rseq, RseqError, PerCpuCounter, type ProbeReport } from 'rseq';\nimport { createSimulatorBackend } from 'rseq/simulator';\nconst p: ProbeReport = rseq.probe();\nconst n: number = rseq.area().cpuId;\nconst e: RseqError | null = null;\nconst c: bigint = new PerCpuCounter().valueBigInt();\nconst k: string = createSimulatorBackend().kernel().release;\nexport { p, n, e, c, k };\n",
     );
     fs.writeFileSync(
       path.join(dir, 'check.cts'),
