@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/auxv.cc",
+        "native/bench.cc",
         "native/errno_names.cc",
         "native/errno_table.cc",
         "native/percpu.cc",

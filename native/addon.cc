@@ -23,6 +23,7 @@
 
 #include "abi.h"
 #include "auxv.h"
+#include "bench.h"  // benchLoop (bench/run.cjs)
 #include "errno_names.h"
 #include "errno_table.h"
 #include "percpu.h"
@@ -785,6 +786,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     }
     exports.Set(f.name, Napi::Value(env, fn));
   }
+  if (!bench_register(env, exports)) return exports;  // benchLoop (native/bench.cc)
   return exports;
 }
 

@@ -123,3 +123,28 @@ export interface NativeBinding {
   /** /sys/devices/system/cpu/possible */
   possibleCpus(): number[];
 }
+
+// ---------------------------------------------------------------------------
+// Benchmarks only (native/bench.cc, used by bench/run.cjs; not part of the API).
+// ---------------------------------------------------------------------------
+
+/**
+ * The C loops of native/bench.h: `rseq-add` (the add section through
+ * native/percpu.h, as opAdd runs it, retried until it commits),
+ * `rseq-add-inline` (the same section inlined), `area-atomic` (cpu_id from the
+ * area + atomic add), `getcpu-atomic` (sched_getcpu() + atomic add),
+ * `vdso-getcpu-atomic` (getcpu() + atomic add), `shared-atomic` (one shared
+ * word).
+ */
+export type NativeBenchKind = 'rseq-add' | 'rseq-add-inline' | 'area-atomic' | 'getcpu-atomic' | 'vdso-getcpu-atomic' | 'shared-atomic';
+
+export interface NativeBenchBinding {
+  /**
+   * Runs `iterations` adds of `kind` on the calling thread and returns the
+   * elapsed nanoseconds, measured in C (CLOCK_MONOTONIC). `words`: 8 words per
+   * possible CPU plus 8 (slot s at s * 8, the shared word after the slots);
+   * without it, a process-wide block that every thread shares. Throws a
+   * TypeError/RangeError for a bad argument, an Error when the loop cannot run.
+   */
+  benchLoop(kind: NativeBenchKind, iterations: number, words?: BigInt64Array): number;
+}
