@@ -6,33 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fieldsFromFeatureSize } from '../../src/fields.js';
 import { ERRNO_CASES, RseqError, rseq } from '../../src/index.js';
-import type { ErrnoCaseName, ProbeReport } from '../../src/index.js';
+import type { ProbeReport } from '../../src/index.js';
+import { LIBC_THREAD, UNREGISTERED_6_3 } from '../helpers/errno-expected.js';
 import { expectedBackend, project, skipShared } from '../helpers/env.js';
-
-/** The kernel's answers (kernel/rseq.c, Linux 6.3 and later with AT_RSEQ_ALIGN 32) on an unregistered thread. */
-const UNREGISTERED_THREAD: Record<ErrnoCaseName, string | null> = {
-  'probe-null': 'EINVAL',
-  'register-bad-flags': 'EINVAL',
-  'register-len-31': 'EINVAL',
-  'register-misaligned': 'EINVAL',
-  'register-bad-address': 'EFAULT',
-  'unregister-not-registered': 'EINVAL',
-  register: null,
-  'register-again-same': 'EBUSY',
-  'register-again-other-signature': 'EPERM',
-  'register-again-other-area': 'EINVAL',
-  'register-again-other-length': 'EINVAL',
-  'unregister-extra-flags': 'EINVAL',
-  'unregister-other-area': 'EINVAL',
-  'unregister-other-length': 'EINVAL',
-  'unregister-wrong-signature': 'EPERM',
-  unregister: null,
-  'register-len-64': null,
-  'unregister-len-64': null,
-};
-
-/** On a thread libc registered, every case names another area, so the kernel says EINVAL throughout. */
-const LIBC_THREAD = Object.fromEntries(ERRNO_CASES.map((c) => [c, 'EINVAL'])) as Record<ErrnoCaseName, string | null>;
 
 const SIGNATURE: Record<string, number> = { x86_64: 0x53053053, aarch64: 0xd428bc00 };
 
@@ -142,7 +118,7 @@ describe.skipIf(skipShared)(`public API on the ${project} backend`, () => {
     const t = rseq.errnoTable();
     expect(t.signature).toBe(SIGNATURE[p.arch]);
     expect(t.cases.map((c) => c.case)).toEqual([...ERRNO_CASES]);
-    const expected = t.ownerAtStart === 'libc' ? LIBC_THREAD : UNREGISTERED_THREAD;
+    const expected = t.ownerAtStart === 'libc' ? LIBC_THREAD : UNREGISTERED_6_3;
     const got = Object.fromEntries(t.cases.map((c) => [c.case, c.errno]));
     expect(got).toEqual(expected);
     for (const c of t.cases) expect(c.ret).toBe(c.errno === null ? 0 : -1);
