@@ -13,7 +13,7 @@ import { OP_COMMITTED } from '../backend.js';
 import type { IndexMode } from '../backend.js';
 import { RseqError } from '../errors.js';
 import { backend } from '../thread.js';
-import { HEADER_WORDS, LOCKED, PerCpuBase, checkBuffer, checkMode, checkPositiveInt, lines, slotCount } from './core.js';
+import { HEADER_WORDS, LOCKED, PerCpuBase, adopt, adopted, checkMode, checkPositiveInt, lines, slotCount } from './core.js';
 
 export interface PerCpuBufferOptions {
   /** Bytes in each record. */
@@ -27,15 +27,12 @@ export interface PerCpuBufferOptions {
 const MAX_RECORD = 1 << 16;
 const MAX_CAPACITY = 1 << 20;
 
-let adopting: SharedArrayBuffer | undefined;
-
 export class PerCpuBuffer extends PerCpuBase {
   readonly recordSize: number;
   readonly capacity: number;
 
   constructor(options: PerCpuBufferOptions) {
-    const source = adopting;
-    adopting = undefined;
+    const source = adopted();
     if (source === undefined) {
       if (typeof options !== 'object' || options === null) throw new TypeError('PerCpuBuffer: options { recordSize, capacity } are required');
       const recordSize = checkPositiveInt('buffer', 'recordSize', options.recordSize, MAX_RECORD);
@@ -52,12 +49,7 @@ export class PerCpuBuffer extends PerCpuBase {
 
   /** This thread's handle on a buffer made elsewhere (pass `buffer.buffer` to a worker). */
   static from(buffer: SharedArrayBuffer): PerCpuBuffer {
-    adopting = checkBuffer('buffer', buffer);
-    try {
-      return new PerCpuBuffer(undefined as unknown as PerCpuBufferOptions);
-    } finally {
-      adopting = undefined;
-    }
+    return adopt('buffer', buffer, () => new PerCpuBuffer(undefined as unknown as PerCpuBufferOptions));
   }
 
   /** Byte offset of record k of slot id. */

@@ -159,6 +159,30 @@ export class PerCpuBase {
   }
 }
 
+/**
+ * `X.from(buffer)`: the buffer is handed to X's constructor through this
+ * module-level slot (set and cleared synchronously, so per isolate it is never
+ * seen by another construction), because a constructor cannot take it as a
+ * second, internal argument without showing it in the public type.
+ */
+let adopting: SharedArrayBuffer | undefined;
+
+export function adopt<T>(kind: PerCpuKind, buffer: unknown, construct: () => T): T {
+  adopting = checkBuffer(kind, buffer);
+  try {
+    return construct();
+  } finally {
+    adopting = undefined;
+  }
+}
+
+/** In a constructor: the buffer being adopted by from(), or undefined for a new structure. */
+export function adopted(): SharedArrayBuffer | undefined {
+  const b = adopting;
+  adopting = undefined;
+  return b;
+}
+
 function isLayout(x: unknown): x is Layout {
   return typeof x === 'object' && x !== null && 'slots' in x && 'stride' in x && 'params' in x;
 }

@@ -12,7 +12,7 @@
  */
 import { OP_COMMITTED } from '../backend.js';
 import type { IndexMode } from '../backend.js';
-import { HEADER_WORDS, LINE_WORDS, PerCpuBase, checkBuffer, checkMode, slotCount } from './core.js';
+import { HEADER_WORDS, LINE_WORDS, PerCpuBase, adopt, adopted, checkMode, slotCount } from './core.js';
 import { backend } from '../thread.js';
 
 export type CounterPath = 'atomics' | 'rseq';
@@ -35,16 +35,12 @@ function checkCount(n: unknown): number {
   return n;
 }
 
-/** The buffer PerCpuCounter.from() hands to the constructor (set and cleared synchronously). */
-let adopting: SharedArrayBuffer | undefined;
-
 export class PerCpuCounter extends PerCpuBase {
   /** The path add() takes. */
   readonly path: CounterPath;
 
   constructor(options: PerCpuCounterOptions = {}) {
-    const source = adopting;
-    adopting = undefined;
+    const source = adopted();
     const path = checkPath(options.path);
     super('counter', source ?? { mode: checkMode('counter', options.mode), slots: slotCount(backend()), stride: LINE_WORDS, tailWords: 0, params: [0, 0, 0] });
     this.needWords(HEADER_WORDS + this.slots * this.stride);
@@ -56,12 +52,7 @@ export class PerCpuCounter extends PerCpuBase {
    * a worker and call this there. The mode comes from the buffer.
    */
   static from(buffer: SharedArrayBuffer, options: Pick<PerCpuCounterOptions, 'path'> = {}): PerCpuCounter {
-    adopting = checkBuffer('counter', buffer);
-    try {
-      return new PerCpuCounter(options);
-    } finally {
-      adopting = undefined;
-    }
+    return adopt('counter', buffer, () => new PerCpuCounter(options));
   }
 
   /** Adds n (default 1) to the calling CPU's slot. */

@@ -13,7 +13,7 @@
 import { OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED } from '../backend.js';
 import type { IndexMode } from '../backend.js';
 import { backend } from '../thread.js';
-import { HEADER_WORDS, LINE_WORDS, LOCKED, PerCpuBase, checkBuffer, checkMode, checkPositiveInt, slotCount } from './core.js';
+import { HEADER_WORDS, LINE_WORDS, LOCKED, PerCpuBase, adopt, adopted, checkMode, checkPositiveInt, slotCount } from './core.js';
 
 export interface PerCpuPoolOptions {
   /** Indices in the pool: 0 to size - 1. */
@@ -26,15 +26,12 @@ export interface PerCpuPoolOptions {
 const EMPTY = 2 ** 51;
 const MAX_SIZE = 2 ** 31 - 1;
 
-let adopting: SharedArrayBuffer | undefined;
-
 export class PerCpuPool extends PerCpuBase {
   readonly size: number;
   readonly #next: number;
 
   constructor(options: PerCpuPoolOptions) {
-    const source = adopting;
-    adopting = undefined;
+    const source = adopted();
     if (source === undefined) {
       if (typeof options !== 'object' || options === null) throw new TypeError('PerCpuPool: options { size } are required');
       const size = checkPositiveInt('pool', 'size', options.size, MAX_SIZE);
@@ -51,12 +48,7 @@ export class PerCpuPool extends PerCpuBase {
 
   /** This thread's handle on a pool made elsewhere (pass `pool.buffer` to a worker). */
   static from(buffer: SharedArrayBuffer): PerCpuPool {
-    adopting = checkBuffer('pool', buffer);
-    try {
-      return new PerCpuPool(undefined as unknown as PerCpuPoolOptions);
-    } finally {
-      adopting = undefined;
-    }
+    return adopt('pool', buffer, () => new PerCpuPool(undefined as unknown as PerCpuPoolOptions));
   }
 
   /** Deals the indices round-robin over the ids the creating thread can have (its allowed CPUs). */
