@@ -28,6 +28,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { which } = require('./kernel-matrix/host.cjs');
 const { parseArgs } = require('node:util');
 
 const root = path.resolve(__dirname, '..');
@@ -44,20 +45,6 @@ const ELF_MACHINE = { x86_64: 62, aarch64: 183 };
 function die(message) {
   console.error(`build-stress: ${message}`);
   process.exit(1);
-}
-
-function which(cmd) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (!dir) continue;
-    const file = path.join(dir, cmd);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
 }
 
 function run(cmd, args) {

@@ -13,26 +13,13 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { which } = require('./kernel-matrix/host.cjs');
 
 const root = path.resolve(__dirname, '..');
 
 function fail(message) {
   console.error(`native-tests: ${message}`);
   process.exit(1);
-}
-
-function which(cmd) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (!dir) continue;
-    const file = path.join(dir, cmd);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
 }
 
 if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) {
