@@ -64,6 +64,85 @@ bool bench_kind_from_name(const char* name, BenchKind* out) {
   return false;
 }
 
+namespace {
+
+// Each loop is its own function, so that its counter, bound and pointers stay
+// in registers (inside bench_loop, with the result pointer also live across
+// the calls, the compiler spilled the loop counter to the stack and the
+// rseq-add loop paid a store-to-load round trip per iteration). Each returns
+// the retries (sections that did not commit), or kBadId when an id was past
+// the slots.
+constexpr uint64_t kBadId = ~uint64_t{0};
+
+__attribute__((noinline)) uint64_t loop_rseq_add(const OpContext& ctx, uint64_t n, int64_t* words,
+                                                 size_t slots) {
+  // The addon's path: percpu.h's op_current_id and op_add (calls, the section,
+  // the counts).
+  uint64_t committed = 0;
+  uint64_t attempts = 0;
+  while (committed < n) {
+    uint32_t id = op_current_id(ctx);
+    if (id >= slots) return kBadId;
+    ++attempts;
+    if (op_add(ctx, id, words + id * kBenchStride, 1) == RSEQ_OP_COMMITTED) ++committed;
+  }
+  return attempts - committed;
+}
+
+__attribute__((noinline)) uint64_t loop_rseq_add_inline(volatile struct rseq_abi* area, uint64_t n,
+                                                        int64_t* words, size_t slots) {
+  // The section alone, inlined here (its own copy of the descriptor).
+  uint64_t committed = 0;
+  uint64_t attempts = 0;
+  while (committed < n) {
+    uint32_t id = __atomic_load_n(&area->cpu_id, __ATOMIC_RELAXED);
+    if (id >= slots) return kBadId;
+    ++attempts;
+    if (rseq_arch::op_add<RSEQ_ARCH_ID_CPU_ID>(area, id, words + id * kBenchStride, 1) ==
+        RSEQ_OP_COMMITTED) {
+      ++committed;
+    }
+  }
+  return attempts - committed;
+}
+
+__attribute__((noinline)) uint64_t loop_area_atomic(volatile struct rseq_abi* area, uint64_t n,
+                                                    int64_t* words, size_t slots) {
+  for (uint64_t i = 0; i < n; ++i) {
+    uint32_t id = __atomic_load_n(&area->cpu_id, __ATOMIC_RELAXED);
+    if (id >= slots) return kBadId;
+    atomic_add(words + id * kBenchStride);
+  }
+  return 0;
+}
+
+__attribute__((noinline)) uint64_t loop_getcpu_atomic(uint64_t n, int64_t* words, size_t slots) {
+  for (uint64_t i = 0; i < n; ++i) {
+    int cpu = sched_getcpu();
+    if (cpu < 0 || static_cast<size_t>(cpu) >= slots) return kBadId;
+    atomic_add(words + static_cast<size_t>(cpu) * kBenchStride);
+  }
+  return 0;
+}
+
+#ifdef RSEQ_BENCH_HAVE_GETCPU
+__attribute__((noinline)) uint64_t loop_vdso_getcpu_atomic(uint64_t n, int64_t* words, size_t slots) {
+  for (uint64_t i = 0; i < n; ++i) {
+    unsigned cpu = 0;
+    if (getcpu(&cpu, nullptr) != 0 || cpu >= slots) return kBadId;
+    atomic_add(words + static_cast<size_t>(cpu) * kBenchStride);
+  }
+  return 0;
+}
+#endif
+
+__attribute__((noinline)) uint64_t loop_shared_atomic(uint64_t n, int64_t* shared) {
+  for (uint64_t i = 0; i < n; ++i) atomic_add(shared);
+  return 0;
+}
+
+}  // namespace
+
 BenchResult bench_loop(BenchKind kind, uint64_t iterations, int64_t* words, size_t slots) {
   OpContext ctx{nullptr, IdMode::CpuId, nullptr};
   if (kind == BenchKind::RseqAdd || kind == BenchKind::RseqAddInline || kind == BenchKind::AreaAtomic) {
@@ -71,69 +150,36 @@ BenchResult bench_loop(BenchKind kind, uint64_t iterations, int64_t* words, size
       return failed(ENOSYS, "the calling thread holds no rseq registration");
     }
   }
-  uint64_t retries = 0;
+#ifndef RSEQ_BENCH_HAVE_GETCPU
+  if (kind == BenchKind::VdsoGetcpuAtomic) return failed(ENOSYS, "getcpu() needs glibc 2.29+");
+#endif
+  uint64_t r = 0;
   uint64_t t0 = now_ns();
   switch (kind) {
     case BenchKind::RseqAdd:
-      // The addon's path: percpu.h's op_add (a call, the section, the counts).
-      for (uint64_t i = 0; i < iterations; ++i) {
-        for (;;) {
-          uint32_t id = op_current_id(ctx);
-          if (id >= slots) return failed(EINVAL, "cpu_id is past the slots");
-          if (op_add(ctx, id, words + id * kBenchStride, 1) == RSEQ_OP_COMMITTED) break;
-          ++retries;
-        }
-      }
+      r = loop_rseq_add(ctx, iterations, words, slots);
       break;
     case BenchKind::RseqAddInline:
-      // The section alone, inlined here (its own copy of the descriptor).
-      for (uint64_t i = 0; i < iterations; ++i) {
-        for (;;) {
-          uint32_t id = __atomic_load_n(&ctx.area->cpu_id, __ATOMIC_RELAXED);
-          if (id >= slots) return failed(EINVAL, "cpu_id is past the slots");
-          if (rseq_arch::op_add<RSEQ_ARCH_ID_CPU_ID>(ctx.area, id, words + id * kBenchStride, 1) ==
-              RSEQ_OP_COMMITTED) {
-            break;
-          }
-          ++retries;
-        }
-      }
+      r = loop_rseq_add_inline(ctx.area, iterations, words, slots);
       break;
     case BenchKind::AreaAtomic:
-      for (uint64_t i = 0; i < iterations; ++i) {
-        uint32_t id = __atomic_load_n(&ctx.area->cpu_id, __ATOMIC_RELAXED);
-        if (id >= slots) return failed(EINVAL, "cpu_id is past the slots");
-        atomic_add(words + id * kBenchStride);
-      }
+      r = loop_area_atomic(ctx.area, iterations, words, slots);
       break;
     case BenchKind::GetcpuAtomic:
-      for (uint64_t i = 0; i < iterations; ++i) {
-        int cpu = sched_getcpu();
-        if (cpu < 0) return failed(errno != 0 ? errno : ENODEV, "sched_getcpu");
-        if (static_cast<size_t>(cpu) >= slots) return failed(EINVAL, "sched_getcpu() is past the slots");
-        atomic_add(words + static_cast<size_t>(cpu) * kBenchStride);
-      }
+      r = loop_getcpu_atomic(iterations, words, slots);
       break;
     case BenchKind::VdsoGetcpuAtomic:
 #ifdef RSEQ_BENCH_HAVE_GETCPU
-      for (uint64_t i = 0; i < iterations; ++i) {
-        unsigned cpu = 0;
-        if (getcpu(&cpu, nullptr) != 0) return failed(errno, "getcpu");
-        if (cpu >= slots) return failed(EINVAL, "getcpu() is past the slots");
-        atomic_add(words + static_cast<size_t>(cpu) * kBenchStride);
-      }
-      break;
-#else
-      return failed(ENOSYS, "getcpu() needs glibc 2.29+");
+      r = loop_vdso_getcpu_atomic(iterations, words, slots);
 #endif
-    case BenchKind::SharedAtomic: {
-      int64_t* shared = words + slots * kBenchStride;
-      for (uint64_t i = 0; i < iterations; ++i) atomic_add(shared);
       break;
-    }
+    case BenchKind::SharedAtomic:
+      r = loop_shared_atomic(iterations, words + slots * kBenchStride);
+      break;
   }
   uint64_t t1 = now_ns();
-  return BenchResult{static_cast<double>(t1 - t0), retries, 0, ""};
+  if (r == kBadId) return failed(EINVAL, "an id (cpu_id, sched_getcpu() or getcpu()) was past the slots, or getcpu failed");
+  return BenchResult{static_cast<double>(t1 - t0), r, 0, ""};
 }
 
 // ---------------------------------------------------------------------------

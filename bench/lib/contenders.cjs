@@ -1,0 +1,116 @@
+'use strict';
+// The contenders of every JavaScript comparison, as { id, label, setup, body }
+// for micro.cjs (setup reads what it needs from the thread's ctx, body is one
+// operation). The same definitions run on the main thread and in the workers,
+// whose ctx holds the same shared objects (see makeCtx).
+
+const path = require('node:path');
+const { LockedStack } = require('./lockstack.cjs');
+
+/** 1. Reading the CPU id. */
+const CPU_ID = [
+  { id: 'area-view', label: 'view.cpuId (view = rseq.area())', setup: 'const v = ctx.view;', body: 'sink += v.cpuId;' },
+  { id: 'area-call', label: 'rseq.area().cpuId', setup: 'const r = ctx.rseq;', body: 'sink += r.area().cpuId;' },
+  { id: 'cpuId-call', label: 'rseq.cpuId() (native call)', setup: 'const r = ctx.rseq;', body: 'sink += r.cpuId();' },
+  { id: 'schedGetcpu', label: 'rseq.schedGetcpu() (libc)', setup: 'const r = ctx.rseq;', body: 'sink += r.schedGetcpu();' },
+  { id: 'int32-read', label: 'Int32Array element read (floor)', setup: 'const a = ctx.i32;', body: 'sink += a[1];' },
+];
+
+/** 2. One thread: adding 1. */
+const ADD = [
+  { id: 'counter-atomics', label: "PerCpuCounter.add, path 'atomics' (default)", setup: 'const c = ctx.counters.atomics;', body: 'c.add();' },
+  { id: 'counter-rseq', label: "PerCpuCounter.add, path 'rseq'", setup: 'const c = ctx.counters.rseq;', body: 'c.add();' },
+  { id: 'counter-atomics-mmcid', label: "PerCpuCounter.add, 'atomics', mode 'mmcid'", setup: 'const c = ctx.counters.atomicsMmcid;', body: 'c.add();' },
+  { id: 'counter-rseq-mmcid', label: "PerCpuCounter.add, 'rseq', mode 'mmcid'", setup: 'const c = ctx.counters.rseqMmcid;', body: 'c.add();' },
+  { id: 'atomics-int32', label: 'Atomics.add(Int32Array)', setup: 'const a = ctx.i32;', body: 'Atomics.add(a, 16, 1);' },
+  { id: 'atomics-bigint64', label: 'Atomics.add(BigInt64Array)', setup: 'const b = ctx.b64;', body: 'Atomics.add(b, 8, 1n);' },
+  { id: 'plain-increment', label: 'plain JavaScript increment (floor)', setup: '', body: 'sink += 1;' },
+];
+
+/** 3. Workers: one shared counter. */
+const WORKERS = [
+  { id: 'counter-atomics', label: "PerCpuCounter.add, 'atomics'", setup: 'const c = ctx.counters.atomics;', body: 'c.add();' },
+  { id: 'counter-rseq', label: "PerCpuCounter.add, 'rseq'", setup: 'const c = ctx.counters.rseq;', body: 'c.add();' },
+  { id: 'shared-bigint64', label: 'one shared Atomics.add slot (BigInt64Array)', setup: 'const s = ctx.shared.b64;', body: 'Atomics.add(s, 0, 1n);' },
+  { id: 'shared-int32', label: 'one shared Atomics.add slot (Int32Array)', setup: 'const s = ctx.shared.i32;', body: 'Atomics.add(s, 0, 1);' },
+  {
+    id: 'padded-slot',
+    label: 'one padded slot per worker (ideal)',
+    setup: 'const p = ctx.shared.padded; const k = ctx.workerIndex * 8;',
+    body: 'Atomics.add(p, k, 1n);',
+  },
+];
+
+/** 5. Buffers: one push and one pop. */
+const BUFFER = [
+  { id: 'percpu-buffer', label: 'PerCpuBuffer push + pop', setup: 'const b = ctx.buffers.percpu; const rec = ctx.record;', body: 'b.push(rec); if (b.pop() !== null) sink++;' },
+  { id: 'lock-stack', label: 'SharedArrayBuffer stack + Atomics lock, push + pop', setup: 'const b = ctx.buffers.locked; const rec = ctx.record;', body: 'b.push(rec); if (b.pop() !== null) sink++;' },
+];
+
+const RECORD_SIZE = 16;
+const BUFFER_CAPACITY = 256;
+
+/** The package's CommonJS entry (the built dist/). */
+function distEntry(root) {
+  return path.join(root, 'dist', 'cjs', 'src', 'index.js');
+}
+
+/**
+ * Shared state made once in the main thread; `wire` is what goes to workers
+ * (SharedArrayBuffers only).
+ */
+function makeShared(pkg) {
+  const { PerCpuCounter, PerCpuBuffer } = pkg;
+  const hasMmcid = pkg.rseq.fields().mmCid;
+  const counters = {
+    atomics: new PerCpuCounter({ path: 'atomics' }),
+    rseq: new PerCpuCounter({ path: 'rseq' }),
+    atomicsMmcid: hasMmcid ? new PerCpuCounter({ path: 'atomics', mode: 'mmcid' }) : null,
+    rseqMmcid: hasMmcid ? new PerCpuCounter({ path: 'rseq', mode: 'mmcid' }) : null,
+  };
+  const slots = Math.max(...pkg.rseq.possibleCpus()) + 1;
+  const wire = {
+    counters: Object.fromEntries(Object.entries(counters).map(([k, c]) => [k, c ? c.buffer : null])),
+    sharedB64: new SharedArrayBuffer(64),
+    sharedI32: new SharedArrayBuffer(64),
+    padded: new SharedArrayBuffer(64 * 9),
+    percpuBuffer: new PerCpuBuffer({ recordSize: RECORD_SIZE, capacity: BUFFER_CAPACITY }).buffer,
+    lockedStack: LockedStack.create(RECORD_SIZE, BUFFER_CAPACITY).buffer,
+    // benchLoop's words: one line per possible CPU and one shared line.
+    nativeWords: new SharedArrayBuffer(64 * (slots + 1)),
+  };
+  return wire;
+}
+
+/** A thread's ctx over the shared state (main thread: workerIndex 0). */
+function makeCtx(pkg, wire, workerIndex) {
+  const { rseq, PerCpuCounter, PerCpuBuffer } = pkg;
+  const counter = (buf, path) => (buf ? PerCpuCounter.from(buf, { path }) : null);
+  return {
+    rseq,
+    view: rseq.area(),
+    i32: new Int32Array(64),
+    b64: new BigInt64Array(64),
+    counters: {
+      atomics: counter(wire.counters.atomics, 'atomics'),
+      rseq: counter(wire.counters.rseq, 'rseq'),
+      atomicsMmcid: counter(wire.counters.atomicsMmcid, 'atomics'),
+      rseqMmcid: counter(wire.counters.rseqMmcid, 'rseq'),
+    },
+    shared: {
+      b64: new BigInt64Array(wire.sharedB64),
+      i32: new Int32Array(wire.sharedI32),
+      padded: new BigInt64Array(wire.padded),
+    },
+    buffers: {
+      percpu: PerCpuBuffer.from(wire.percpuBuffer),
+      locked: new LockedStack(wire.lockedStack, RECORD_SIZE, BUFFER_CAPACITY),
+    },
+    record: new Uint8Array(RECORD_SIZE).fill(7),
+    nativeWords: new BigInt64Array(wire.nativeWords),
+    workerIndex,
+    sink: 0,
+  };
+}
+
+module.exports = { CPU_ID, ADD, WORKERS, BUFFER, RECORD_SIZE, BUFFER_CAPACITY, distEntry, makeShared, makeCtx };

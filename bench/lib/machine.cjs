@@ -1,0 +1,88 @@
+'use strict';
+// What the results were measured on: /proc/cpuinfo, the kernel, Node and the
+// package's rseq probe.
+const fs = require('node:fs');
+const os = require('node:os');
+
+function cpuinfo() {
+  let text = '';
+  try {
+    text = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    // not Linux
+  }
+  const field = (name) => [...text.matchAll(new RegExp(`^${name}\\s*:\\s*(.*)$`, 'gm'))].map((m) => m[1].trim());
+  const models = field('model name');
+  const processors = field('processor').length;
+  const mhz = field('cpu MHz').map(Number).filter(Number.isFinite);
+  const flags = (field('flags')[0] || '').split(/\s+/);
+  return {
+    cpus: processors || os.cpus().length,
+    model: models[0] || (os.cpus()[0] && os.cpus()[0].model) || 'unknown',
+    mhz: mhz.length ? Math.round(mhz.reduce((a, b) => a + b, 0) / mhz.length) : null,
+    hypervisor: flags.includes('hypervisor'),
+  };
+}
+
+/** The probe fields that matter for these figures. */
+function rseqSummary(rseq) {
+  const p = rseq.probe();
+  return {
+    backend: p.backend,
+    fallbackReason: p.fallbackReason,
+    arch: p.arch,
+    kernelRelease: p.kernel.release,
+    featureSize: p.kernel.featureSize,
+    membarrierRseq: p.kernel.membarrierRseq,
+    libc: p.libc.family + (p.libc.version ? ` ${p.libc.version}` : ''),
+    registrationOwner: p.registration.owner,
+    registrationLength: p.registration.length,
+    fields: p.fields,
+    areaAccess: p.area.access,
+    possibleCpus: rseq.possibleCpus(),
+    affinity: rseq.getAffinity(),
+  };
+}
+
+function machine(rseq) {
+  return {
+    ...cpuinfo(),
+    kernel: os.release(),
+    platform: `${process.platform}/${process.arch}`,
+    node: process.version,
+    v8: process.versions.v8,
+    loadavgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
+    rseq: rseqSummary(rseq),
+  };
+}
+
+/** CPU time of the whole machine (/proc/stat) and of this process, for otherLoad(). */
+function cpuSnapshot() {
+  let busy = null;
+  let total = null;
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: USER_HZ ticks (1/100 s).
+    total = f.slice(0, 8).reduce((a, b) => a + b, 0) * 10000;
+    busy = total - (f[3] + f[4]) * 10000;
+  } catch {
+    // not Linux
+  }
+  const u = process.cpuUsage();
+  return { busy, total, self: u.user + u.system, at: Date.now() };
+}
+
+/**
+ * How busy the machine was with work other than this process between two
+ * snapshots, in CPUs (0 = only this benchmark ran; 1 = one whole CPU went to
+ * other work). Child processes of the benchmark count as other work.
+ */
+function otherLoad(a, b) {
+  if (a.busy === null || b.busy === null) return null;
+  const wallUs = (b.at - a.at) * 1000;
+  if (wallUs <= 0) return null;
+  const other = (b.busy - a.busy) - (b.self - a.self);
+  return Number(Math.max(0, other / wallUs).toFixed(2));
+}
+
+module.exports = { machine, cpuSnapshot, otherLoad };

@@ -1,0 +1,92 @@
+'use strict';
+// Single-thread micro-benchmarks, alternating contenders.
+//
+// A contender is { id, label, setup, body }: `setup` is JavaScript run once
+// before the loop (it reads what it needs from `ctx` into constants), `body`
+// one operation. Each contender is compiled into its own function with
+// new Function, so every loop has its own call sites and type feedback: V8
+// optimises each one as if it were the only code in the program, and one
+// contender's shapes never make another's call sites polymorphic. `sink`
+// collects results so that no read can be dropped as dead code.
+
+const { summary } = require('./stats.cjs');
+
+function compileLoop(c) {
+  const src = `"use strict";
+${c.setup || ''}
+let sink = 0;
+const t0 = process.hrtime.bigint();
+for (let i = 0; i < n; i++) {
+  ${c.body}
+}
+const t1 = process.hrtime.bigint();
+ctx.sink = (ctx.sink | 0) + (typeof sink === 'number' ? sink | 0 : 1);
+return Number(t1 - t0);
+//# sourceURL=bench-loop-${c.id}.js`;
+  return new Function('ctx', 'n', src);
+}
+
+/**
+ * The same body as a loop that runs until stop[0] is non-zero, checking it
+ * every `batch` operations; returns the operations done (worker threads).
+ */
+function compileTimed(c, batch) {
+  const src = `"use strict";
+${c.setup || ''}
+let sink = 0;
+let ops = 0;
+while (Atomics.load(stop, 0) === 0) {
+  for (let i = 0; i < ${batch}; i++) {
+    ${c.body}
+  }
+  ops += ${batch};
+}
+ctx.sink = (ctx.sink | 0) + (typeof sink === 'number' ? sink | 0 : 1);
+return ops;
+//# sourceURL=bench-timed-${c.id}.js`;
+  return new Function('ctx', 'stop', src);
+}
+
+/**
+ * Iterations for one sample of about targetMs: grows n from 1000 until a run
+ * takes 1/4 of the target (this is also the JIT warm-up), then scales.
+ */
+function calibrate(fn, ctx, targetMs) {
+  let n = 1000;
+  const quarter = targetMs * 1e6 * 0.25;
+  for (;;) {
+    const ns = fn(ctx, n);
+    if (ns >= quarter || n >= 2 ** 30) {
+      return Math.max(1000, Math.round((n * targetMs * 1e6) / Math.max(ns, 1)));
+    }
+    n *= ns < quarter / 16 ? 8 : 2;
+  }
+}
+
+/**
+ * Runs every contender `rounds` times, one sample each per round, in an order
+ * that rotates every round. Returns { [id]: { n, nsPerOp: summary } } and the
+ * per-round samples in the same order (for paired ratios).
+ */
+function runAlternating(contenders, ctx, { rounds, targetMs, warmups = 1 }) {
+  const fns = contenders.map((c) => compileLoop(c));
+  const ns = contenders.map((c, i) => {
+    const n = calibrate(fns[i], ctx, targetMs);
+    for (let w = 0; w < warmups; w++) fns[i](ctx, n);
+    return n;
+  });
+  const samples = contenders.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const i = (k + r) % contenders.length;
+      samples[i].push(fns[i](ctx, ns[i]) / ns[i]);
+    }
+  }
+  const out = {};
+  contenders.forEach((c, i) => {
+    out[c.id] = { label: c.label, iterations: ns[i], nsPerOp: summary(samples[i]) };
+  });
+  return out;
+}
+
+module.exports = { compileLoop, compileTimed, calibrate, runAlternating };

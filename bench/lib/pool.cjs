@@ -1,0 +1,113 @@
+'use strict';
+// A pool of benchmark workers (worker.cjs) driven from the main thread.
+//
+// One run: the main thread posts the run to the first W workers, waits until
+// all W are READY (each parked in Atomics.wait on GO), stamps t0 and bumps GO
+// with Atomics.notify, and then either sleeps for the run's duration and sets
+// STOP (timed runs: each worker counts its operations) or just waits (native
+// runs: each worker makes one benchLoop call of fixed iterations). It stamps
+// t1 when DONE reaches W. Throughput = all workers' operations / (t1 - t0).
+
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
+
+// Int32 word indices in the control buffer, each on its own 64-byte line
+// (STOP is read by every worker every batch).
+const CTL = { GO: 0, READY: 16, DONE: 32, STOP: 48 };
+const CONTROL_BYTES = 64 * 4;
+const WAIT_LIMIT_MS = 120000;
+
+class Pool {
+  constructor({ size, entry, addonPath, wire, batch = 256 }) {
+    this.size = size;
+    this.control = new SharedArrayBuffer(CONTROL_BYTES);
+    this.ctl = new Int32Array(this.control);
+    this.results = new SharedArrayBuffer(8 * 2 * size);
+    this.out = new Float64Array(this.results);
+    this.sleeper = new Int32Array(new SharedArrayBuffer(4));
+    this.workers = [];
+    for (let i = 0; i < size; i++) {
+      this.workers.push(
+        new Worker(path.join(__dirname, 'worker.cjs'), {
+          workerData: { entry, addonPath, wire, index: i, control: this.control, results: this.results, batch },
+        }),
+      );
+    }
+  }
+
+  /** Resolves when every worker has loaded the package and built its ctx. */
+  start() {
+    return Promise.all(
+      this.workers.map(
+        (w, i) =>
+          new Promise((resolve, reject) => {
+            w.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(`worker ${i}: ${m}`))));
+            w.once('error', reject);
+            w.once('exit', (code) => reject(new Error(`worker ${i} exited with code ${code} before it was ready`)));
+          }),
+      ),
+    ).then(() => {
+      for (const w of this.workers) w.removeAllListeners('exit');
+    });
+  }
+
+  #waitFor(index, count, what) {
+    const deadline = Date.now() + WAIT_LIMIT_MS;
+    for (;;) {
+      const v = Atomics.load(this.ctl, index);
+      if (v >= count) return;
+      if (Date.now() > deadline) throw new Error(`bench: workers did not answer (${what}: ${v} of ${count}); a worker probably threw`);
+      Atomics.wait(this.ctl, index, v, 1000);
+    }
+  }
+
+  #sleep(ms) {
+    Atomics.wait(this.sleeper, 0, 0, ms);
+  }
+
+  #run(workers, message, durationMs) {
+    if (workers > this.size) throw new RangeError(`bench: ${workers} workers asked of a pool of ${this.size}`);
+    Atomics.store(this.ctl, CTL.READY, 0);
+    Atomics.store(this.ctl, CTL.DONE, 0);
+    Atomics.store(this.ctl, CTL.STOP, 0);
+    this.out.fill(0);
+    for (let i = 0; i < workers; i++) this.workers[i].postMessage(message);
+    this.#waitFor(CTL.READY, workers, 'ready');
+    const t0 = process.hrtime.bigint();
+    Atomics.add(this.ctl, CTL.GO, 1);
+    Atomics.notify(this.ctl, CTL.GO);
+    if (durationMs !== undefined) {
+      this.#sleep(durationMs);
+      Atomics.store(this.ctl, CTL.STOP, 1);
+    }
+    this.#waitFor(CTL.DONE, workers, 'done');
+    const t1 = process.hrtime.bigint();
+    const per = [];
+    for (let i = 0; i < workers; i++) per.push({ ops: this.out[i * 2], ns: this.out[i * 2 + 1] });
+    return { wallNs: Number(t1 - t0), per };
+  }
+
+  /** W workers run contender `id` for durationMs. */
+  timed(id, workers, durationMs) {
+    return this.#run(workers, { op: 'timed', id }, durationMs);
+  }
+
+  /** W workers each make one benchLoop(kind, iterations) call. */
+  native(kind, workers, iterations) {
+    return this.#run(workers, { op: 'native', kind, iterations }, undefined);
+  }
+
+  async close() {
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise((resolve) => {
+            w.once('exit', resolve);
+            w.postMessage({ op: 'exit' });
+          }),
+      ),
+    );
+  }
+}
+
+module.exports = { Pool, CTL };

@@ -1,0 +1,629 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run bench`: the package's benchmarks. Every comparison runs its
+// contenders side by side in one process, alternating, for several rounds,
+// and quotes the median (and min/max) of the rounds: the machines this runs on
+// are noisy. Ratios are medians of per-round ratios (each round's contenders
+// ran back to back, so a slow moment hits both sides of a ratio).
+//
+//   node bench/run.cjs              full run (about 1.5 minutes), writes
+//                                   bench/results/<date>.json, .md and .svg
+//   node bench/run.cjs --quick      a short smoke run (seconds), writes
+//                                   bench/results/<date>-quick.json (git-ignored)
+//   options: --rounds N  --only cpuid,add,workers,native,buffer,backends
+//            --out FILE (the JSON; .md and .svg beside it)  --no-write
+//
+// Needs the built package (npm run build:ts) and addon (npm run build:native);
+// RSEQ_ADDON names another build of the addon, as for the package.
+//
+// Sections:
+//   1 cpuid     reading the CPU id
+//   2 add       one thread: PerCpuCounter.add against Atomics.add and a plain increment
+//   3 workers   1, 2, 4, 8 workers adding to one counter
+//   4 native    C loops inside one native call (benchLoop), 1 thread and 1/2/4 workers
+//   5 buffer    PerCpuBuffer push/pop against a locked SharedArrayBuffer stack, 1 thread and 4 workers
+//   6 backends  the same operations on the native backend and on the simulator (child processes)
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const { summary, median, fmt, table, markdownTable, round4 } = require('./lib/stats.cjs');
+const { runAlternating } = require('./lib/micro.cjs');
+const contenders = require('./lib/contenders.cjs');
+const { machine, cpuSnapshot, otherLoad } = require('./lib/machine.cjs');
+const { Pool } = require('./lib/pool.cjs');
+
+const ROOT = path.resolve(__dirname, '..');
+const SECTIONS = ['cpuid', 'add', 'workers', 'native', 'buffer', 'backends'];
+
+// ---------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------
+
+function parseArgs(argv) {
+  const o = { quick: false, rounds: null, only: null, out: null, write: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--no-write') o.write = false;
+    else if (a.startsWith('--rounds')) o.rounds = Number(value());
+    else if (a.startsWith('--only')) o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a.startsWith('--out')) o.out = path.resolve(value());
+    else if (a === '--help' || a === '-h') usage(null);
+    else usage(`unknown argument ${a}`);
+  }
+  if (o.rounds !== null && !(Number.isInteger(o.rounds) && o.rounds >= 1)) usage('--rounds takes a positive integer');
+  for (const s of o.only || []) if (!SECTIONS.includes(s)) usage(`--only: unknown section ${s} (sections: ${SECTIONS.join(', ')})`);
+  return o;
+}
+
+function usage(error) {
+  const text = 'usage: node bench/run.cjs [--quick] [--rounds N] [--only ' + SECTIONS.join(',') + '] [--out FILE] [--no-write]';
+  if (error) {
+    console.error(`bench: ${error}\n${text}`);
+    process.exit(2);
+  }
+  console.log(text);
+  process.exit(0);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const CONFIG = opts.quick
+  ? { rounds: 2, microMs: 5, workerMs: 25, warmMs: 20, nativeMs: 5, threadMs: 10, backendRounds: 1, backendMs: 5, workerCounts: [1, 2, 4, 8], nativeThreads: [1, 2, 4], bufferWorkers: 4 }
+  : { rounds: 7, microMs: 40, workerMs: 200, warmMs: 150, nativeMs: 50, threadMs: 60, backendRounds: 7, backendMs: 30, workerCounts: [1, 2, 4, 8], nativeThreads: [1, 2, 4], bufferWorkers: 4 };
+if (opts.rounds !== null) CONFIG.rounds = opts.rounds;
+if (opts.rounds !== null && !opts.quick) CONFIG.backendRounds = opts.rounds;
+const want = (s) => !opts.only || opts.only.includes(s);
+
+// ---------------------------------------------------------------------------
+// Set-up
+// ---------------------------------------------------------------------------
+
+const entry = contenders.distEntry(ROOT);
+if (!fs.existsSync(entry)) {
+  console.error(`bench: ${path.relative(ROOT, entry)} is missing; run \`npm run build:ts\` first`);
+  process.exit(1);
+}
+const pkg = require(entry);
+const { rseq } = pkg;
+const addonPath = process.env.RSEQ_ADDON && process.env.RSEQ_ADDON.trim() ? path.resolve(process.env.RSEQ_ADDON.trim()) : path.join(ROOT, 'build', 'Release', 'rseq.node');
+const native = rseq.backend === 'native';
+let binding = null;
+if (native) {
+  binding = require(addonPath);
+  if (typeof binding.benchLoop !== 'function') {
+    console.error(`bench: ${addonPath} has no benchLoop; rebuild the addon (npm run build:native)`);
+    process.exit(1);
+  }
+}
+
+const results = {
+  schema: 1,
+  date: new Date().toISOString(),
+  quick: opts.quick,
+  argv: process.argv.slice(2),
+  machine: { ...machine(rseq), otherLoadBySection: {} },
+  config: CONFIG,
+  sections: {},
+  ratios: {},
+  targets: [],
+  checks: [],
+  recommendation: null,
+  notes: [],
+};
+const md = [];
+
+function log(s = '') {
+  process.stdout.write(`${s}\n`);
+}
+
+// Other work on the machine while each section ran (in CPUs; see otherLoad).
+let sectionSnap = null;
+let sectionName = null;
+function closeSection() {
+  if (sectionName !== null) results.machine.otherLoadBySection[sectionName] = otherLoad(sectionSnap, cpuSnapshot());
+  sectionName = null;
+}
+
+function heading(title) {
+  closeSection();
+  sectionName = title.split(' ')[0].replace(/\.$/, '');
+  sectionSnap = cpuSnapshot();
+  log(`\n== ${title} ==`);
+  md.push(`\n### ${title}\n`);
+}
+
+function emit(header, rows) {
+  log(table(header, rows));
+  md.push(markdownTable(header, rows));
+}
+
+function note(s) {
+  log(s);
+  md.push(`\n${s}\n`);
+}
+
+/** Median/min/max of per-round ratios a[i] / b[i]. */
+function paired(a, b) {
+  const n = Math.min(a.length, b.length);
+  const r = [];
+  for (let i = 0; i < n; i++) r.push(a[i] / b[i]);
+  const s = summary(r);
+  return { median: round4(s.median), min: round4(s.min), max: round4(s.max) };
+}
+
+function nsRow(label, s) {
+  return [label, fmt(s.median), fmt(s.min), fmt(s.max)];
+}
+
+const m = results.machine;
+log(`rseq benchmarks${opts.quick ? ' (quick)' : ''}: ${m.cpus} x ${m.model}, Linux ${m.kernel}, Node ${m.node}`);
+log(`backend ${m.rseq.backend}${m.rseq.fallbackReason ? ` (${m.rseq.fallbackReason})` : ''}, area ${m.rseq.areaAccess}, registration ${m.rseq.registrationOwner}, feature size ${m.rseq.featureSize}, libc ${m.rseq.libc}`);
+log(`rounds ${CONFIG.rounds}; figures are the median of the rounds (min, max)`);
+if (!native) {
+  note(`The native backend is not in use (${rseq.fallbackReason}); only the backend comparison (section 6, simulator side) runs.`);
+}
+
+// ---------------------------------------------------------------------------
+// 1. Reading the CPU id
+// ---------------------------------------------------------------------------
+
+const wire = native ? contenders.makeShared(pkg) : null;
+const ctx = native ? contenders.makeCtx(pkg, wire, 0) : null;
+
+if (native && want('cpuid')) {
+  heading('1. Reading the CPU id (one thread, ns per read)');
+  const r = runAlternating(contenders.CPU_ID, ctx, { rounds: CONFIG.rounds, targetMs: CONFIG.microMs });
+  results.sections.cpuid = { unit: 'ns/op', contenders: r };
+  const floor = r['int32-read'].nsPerOp;
+  emit(
+    ['read', 'ns median', 'min', 'max', 'x floor'],
+    contenders.CPU_ID.map((c) => [...nsRow(c.label, r[c.id].nsPerOp), fmt(paired(r[c.id].nsPerOp.samples, floor.samples).median)]),
+  );
+  results.ratios.areaViewOverInt32 = paired(r['area-view'].nsPerOp.samples, floor.samples);
+  results.ratios.areaCallOverInt32 = paired(r['area-call'].nsPerOp.samples, floor.samples);
+  results.ratios.cpuIdCallOverAreaView = paired(r['cpuId-call'].nsPerOp.samples, r['area-view'].nsPerOp.samples);
+  results.ratios.schedGetcpuOverAreaView = paired(r.schedGetcpu.nsPerOp.samples, r['area-view'].nsPerOp.samples);
+}
+
+// ---------------------------------------------------------------------------
+// 2. One thread: adding 1
+// ---------------------------------------------------------------------------
+
+if (native && want('add')) {
+  heading('2. One thread: add 1 (ns per add)');
+  const list = contenders.ADD.filter((c) => !c.id.endsWith('-mmcid') || rseq.fields().mmCid);
+  const before = rseq.opCounts();
+  const r = runAlternating(list, ctx, { rounds: CONFIG.rounds, targetMs: CONFIG.microMs });
+  const after = rseq.opCounts();
+  results.sections.add = { unit: 'ns/op', contenders: r, opCounts: { aborts: after.aborts - before.aborts, moved: after.moved - before.moved, attempts: after.attempts - before.attempts } };
+  const i32 = r['atomics-int32'].nsPerOp.samples;
+  const b64 = r['atomics-bigint64'].nsPerOp.samples;
+  emit(
+    ['add', 'ns median', 'min', 'max', 'x Atomics Int32', 'x Atomics BigInt64'],
+    list.map((c) => [...nsRow(c.label, r[c.id].nsPerOp), fmt(paired(r[c.id].nsPerOp.samples, i32).median), fmt(paired(r[c.id].nsPerOp.samples, b64).median)]),
+  );
+  note(`rseq path sections in this section: ${after.attempts - before.attempts} attempts, ${after.aborts - before.aborts} aborted, ${after.moved - before.moved} moved.`);
+  for (const id of ['counter-atomics', 'counter-rseq', 'counter-atomics-mmcid', 'counter-rseq-mmcid']) {
+    if (!r[id]) continue;
+    results.ratios[`${id}OverAtomicsInt32`] = paired(r[id].nsPerOp.samples, i32);
+    results.ratios[`${id}OverAtomicsBigInt64`] = paired(r[id].nsPerOp.samples, b64);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 3, 4 (threads) and 5 (workers) share one pool of workers
+// ---------------------------------------------------------------------------
+
+async function withPool(size, fn) {
+  const pool = new Pool({ size, entry, addonPath, wire, batch: 256 });
+  await pool.start();
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+function timedSeries(pool, list, counts, rounds, durationMs, totals) {
+  // samples[W][id] = ops/s per round
+  const samples = {};
+  const perThreadNs = {};
+  for (const w of counts) {
+    samples[w] = {};
+    perThreadNs[w] = {};
+    for (const c of list) {
+      samples[w][c.id] = [];
+      perThreadNs[w][c.id] = [];
+    }
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const w of counts) {
+      for (let k = 0; k < list.length; k++) {
+        const c = list[(k + r) % list.length];
+        const run = pool.timed(c.id, w, durationMs);
+        const ops = run.per.reduce((a, p) => a + p.ops, 0);
+        totals[c.id] = (totals[c.id] || 0) + ops;
+        samples[w][c.id].push((ops * 1e9) / run.wallNs);
+        perThreadNs[w][c.id].push(median(run.per.map((p) => run.wallNs / p.ops)));
+      }
+    }
+  }
+  return { samples, perThreadNs };
+}
+
+async function workerSections() {
+  const needPool = (want('workers') || want('buffer') || want('native')) && native;
+  if (!needPool) return;
+  const maxWorkers = Math.max(...CONFIG.workerCounts, CONFIG.bufferWorkers, ...CONFIG.nativeThreads);
+  await withPool(maxWorkers, async (pool) => {
+    const totals = {};
+    if (want('workers')) workersSection(pool, totals);
+    if (want('native')) nativeSection(pool);
+    if (want('buffer')) bufferSection(pool, totals);
+    checks(totals);
+  });
+}
+
+function workersSection(pool, totals) {
+  heading(`3. Workers adding to one counter (millions of adds per second; ${CONFIG.workerMs} ms per run)`);
+  const list = contenders.WORKERS;
+  // Warm-up: every worker compiles and optimises every contender's loop.
+  for (const c of list) {
+    const run = pool.timed(c.id, Math.max(...CONFIG.workerCounts), CONFIG.warmMs);
+    totals[c.id] = (totals[c.id] || 0) + run.per.reduce((a, p) => a + p.ops, 0);
+  }
+  const { samples, perThreadNs } = timedSeries(pool, list, CONFIG.workerCounts, CONFIG.rounds, CONFIG.workerMs, totals);
+  const byWorkers = {};
+  const rows = [];
+  for (const w of CONFIG.workerCounts) {
+    byWorkers[w] = {};
+    for (const c of list) {
+      const s = summary(samples[w][c.id]);
+      byWorkers[w][c.id] = {
+        label: c.label,
+        opsPerSec: s,
+        nsPerOp: round4(1e9 / s.median),
+        threadNsPerOp: round4(median(perThreadNs[w][c.id])),
+      };
+      rows.push([
+        String(w),
+        c.label,
+        fmt(s.median / 1e6),
+        fmt(s.min / 1e6),
+        fmt(s.max / 1e6),
+        fmt(1e9 / s.median),
+        fmt(median(perThreadNs[w][c.id])),
+        fmt(paired(samples[w][c.id], samples[w]['shared-bigint64']).median),
+        fmt(paired(samples[w]['padded-slot'], samples[w][c.id]).median),
+      ]);
+    }
+  }
+  emit(['workers', 'contender', 'Mops/s median', 'min', 'max', 'ns/op (all)', 'ns/op (per worker)', 'x shared BigInt64', 'padded / this'], rows);
+  note('ns/op (all) = 1 s / throughput; ns/op (per worker) = wall time / that worker\'s adds (includes time descheduled when workers outnumber cores).');
+  results.sections.workers = { unit: 'ops/s', durationMs: CONFIG.workerMs, workerCounts: CONFIG.workerCounts, contenders: Object.fromEntries(list.map((c) => [c.id, c.label])), byWorkers, samples };
+  for (const w of CONFIG.workerCounts) {
+    const s = samples[w];
+    results.ratios[`workers${w}`] = {
+      atomicsOverSharedBigInt64: paired(s['counter-atomics'], s['shared-bigint64']),
+      atomicsOverSharedInt32: paired(s['counter-atomics'], s['shared-int32']),
+      rseqOverSharedBigInt64: paired(s['counter-rseq'], s['shared-bigint64']),
+      rseqOverSharedInt32: paired(s['counter-rseq'], s['shared-int32']),
+      paddedOverAtomics: paired(s['padded-slot'], s['counter-atomics']),
+      paddedOverRseq: paired(s['padded-slot'], s['counter-rseq']),
+      rseqOverAtomics: paired(s['counter-rseq'], s['counter-atomics']),
+    };
+  }
+}
+
+const NATIVE_KINDS = [
+  { id: 'rseq-add', label: 'rseq add section via percpu.h (the addon\'s path)' },
+  { id: 'rseq-add-inline', label: 'rseq add section inlined (arch header)' },
+  { id: 'area-atomic', label: 'cpu_id from the area + atomic add' },
+  { id: 'getcpu-atomic', label: 'sched_getcpu() + atomic add' },
+  { id: 'vdso-getcpu-atomic', label: 'getcpu() (vDSO) + atomic add' },
+  { id: 'shared-atomic', label: 'one shared atomic add' },
+];
+const NATIVE_THREAD_KINDS = ['rseq-add', 'rseq-add-inline', 'area-atomic', 'getcpu-atomic', 'shared-atomic'];
+
+function nativeSection(pool) {
+  heading('4. Inside one native call: C loops (benchLoop), ns per add');
+  const words = ctx.nativeWords;
+  const kinds = NATIVE_KINDS.filter((k) => {
+    try {
+      binding.benchLoop(k.id, 1000, words);
+      return true;
+    } catch (e) {
+      results.notes.push(`benchLoop ${k.id}: ${e.message}`);
+      return false;
+    }
+  });
+  // Iterations per kind for about nativeMs.
+  const iters = {};
+  for (const k of kinds) {
+    let n = 100000;
+    for (;;) {
+      const ns = binding.benchLoop(k.id, n, words);
+      if (ns > CONFIG.nativeMs * 1e6 * 0.25) {
+        iters[k.id] = Math.max(1000, Math.round((n * CONFIG.nativeMs * 1e6) / ns));
+        break;
+      }
+      n *= 4;
+    }
+  }
+  const samples = Object.fromEntries(kinds.map((k) => [k.id, []]));
+  const before = rseq.opCounts();
+  for (let r = 0; r < CONFIG.rounds; r++) {
+    for (let j = 0; j < kinds.length; j++) {
+      const k = kinds[(j + r) % kinds.length];
+      samples[k.id].push(binding.benchLoop(k.id, iters[k.id], words) / iters[k.id]);
+    }
+  }
+  const after = rseq.opCounts();
+  const single = {};
+  for (const k of kinds) single[k.id] = { label: k.label, iterations: iters[k.id], nsPerOp: summary(samples[k.id]) };
+  const getcpu = samples['getcpu-atomic'];
+  emit(
+    ['C loop (1 thread)', 'ns median', 'min', 'max', 'x sched_getcpu+atomic'],
+    kinds.map((k) => [...nsRow(k.label, single[k.id].nsPerOp), getcpu ? fmt(paired(samples[k.id], getcpu).median) : '-']),
+  );
+  note(`rseq-add sections on this thread: ${after.attempts - before.attempts} attempts, ${after.aborts - before.aborts} aborted, ${after.moved - before.moved} moved.`);
+  if (getcpu) {
+    results.ratios.nativeRseqAddOverGetcpuAtomic = paired(samples['rseq-add'], getcpu);
+    results.ratios.nativeRseqAddInlineOverGetcpuAtomic = paired(samples['rseq-add-inline'], getcpu);
+    if (samples['area-atomic']) results.ratios.nativeAreaAtomicOverGetcpuAtomic = paired(samples['area-atomic'], getcpu);
+  }
+
+  // The same loops from W workers at once (fixed iterations per worker).
+  heading(`4b. The C loops from ${CONFIG.nativeThreads.join(', ')} workers at once (millions of adds per second, all workers)`);
+  const threadKinds = NATIVE_THREAD_KINDS.filter((id) => iters[id]);
+  const perWorker = Object.fromEntries(threadKinds.map((id) => [id, Math.max(1000, Math.round((iters[id] * CONFIG.threadMs) / CONFIG.nativeMs))]));
+  for (const id of threadKinds) pool.native(id, Math.max(...CONFIG.nativeThreads), Math.min(perWorker[id], 100000)); // warm
+  const tsamples = {};
+  for (const w of CONFIG.nativeThreads) tsamples[w] = Object.fromEntries(threadKinds.map((id) => [id, []]));
+  for (let r = 0; r < CONFIG.rounds; r++) {
+    for (const w of CONFIG.nativeThreads) {
+      for (let j = 0; j < threadKinds.length; j++) {
+        const id = threadKinds[(j + r) % threadKinds.length];
+        const run = pool.native(id, w, perWorker[id]);
+        tsamples[w][id].push((w * perWorker[id] * 1e9) / run.wallNs);
+      }
+    }
+  }
+  const threads = {};
+  const rows = [];
+  for (const w of CONFIG.nativeThreads) {
+    threads[w] = {};
+    for (const id of threadKinds) {
+      const s = summary(tsamples[w][id]);
+      threads[w][id] = { opsPerSec: s, nsPerOp: round4(1e9 / s.median) };
+      rows.push([String(w), NATIVE_KINDS.find((k) => k.id === id).label, fmt(s.median / 1e6), fmt(s.min / 1e6), fmt(s.max / 1e6), fmt(1e9 / s.median), fmt(paired(tsamples[w][id], tsamples[w]['getcpu-atomic']).median)]);
+    }
+  }
+  emit(['workers', 'C loop', 'Mops/s median', 'min', 'max', 'ns/op (all)', 'x sched_getcpu+atomic'], rows);
+  results.sections.native = { unit: 'ns/op', single, threads: { unit: 'ops/s', perWorkerIterations: perWorker, byWorkers: threads, samples: tsamples }, opCounts: { attempts: after.attempts - before.attempts, aborts: after.aborts - before.aborts, moved: after.moved - before.moved } };
+  for (const w of CONFIG.nativeThreads) {
+    results.ratios[`nativeThreads${w}`] = {
+      rseqAddOverSharedAtomic: paired(tsamples[w]['rseq-add'], tsamples[w]['shared-atomic']),
+      rseqAddOverGetcpuAtomic: paired(tsamples[w]['rseq-add'], tsamples[w]['getcpu-atomic']),
+    };
+  }
+}
+
+function bufferSection(pool, totals) {
+  heading('5. PerCpuBuffer against a locked SharedArrayBuffer stack (one push + one pop)');
+  const list = contenders.BUFFER;
+  const one = runAlternating(list, ctx, { rounds: CONFIG.rounds, targetMs: CONFIG.microMs });
+  const lockSamples = one['lock-stack'].nsPerOp.samples;
+  emit(
+    ['1 thread', 'ns per push+pop median', 'min', 'max', 'x lock stack'],
+    list.map((c) => [...nsRow(c.label, one[c.id].nsPerOp), fmt(paired(one[c.id].nsPerOp.samples, lockSamples).median)]),
+  );
+  const w = CONFIG.bufferWorkers;
+  for (const c of list) pool.timed(c.id, w, CONFIG.warmMs);
+  const { samples, perThreadNs } = timedSeries(pool, list, [w], CONFIG.rounds, CONFIG.workerMs, totals);
+  const workers = {};
+  const rows = [];
+  for (const c of list) {
+    const s = summary(samples[w][c.id]);
+    workers[c.id] = { label: c.label, opsPerSec: s, nsPerOp: round4(1e9 / s.median), threadNsPerOp: round4(median(perThreadNs[w][c.id])) };
+    rows.push([c.label, fmt(s.median / 1e6), fmt(s.min / 1e6), fmt(s.max / 1e6), fmt(1e9 / s.median), fmt(paired(samples[w][c.id], samples[w]['lock-stack']).median)]);
+  }
+  log(`${w} workers:`);
+  md.push(`\n${w} workers:\n`);
+  emit([`${w} workers`, 'M push+pop/s median', 'min', 'max', 'ns/op (all)', 'x lock stack'], rows);
+  results.sections.buffer = { oneThread: { unit: 'ns/op', contenders: one }, workers: { count: w, unit: 'ops/s', contenders: workers, samples: samples[w] } };
+  results.ratios.bufferOneThreadLockOverPercpu = paired(lockSamples, one['percpu-buffer'].nsPerOp.samples);
+  results.ratios[`buffer${w}WorkersPercpuOverLock`] = paired(samples[w]['percpu-buffer'], samples[w]['lock-stack']);
+}
+
+function checks(totals) {
+  const c = ctx.counters;
+  const add = (name, got, want) => results.checks.push({ name, got: String(got), want: String(want), ok: String(got) === String(want) });
+  // Main-thread adds (section 2) and worker adds both land in these counters:
+  // compare the worker totals with what the main thread did not add.
+  if (totals['counter-atomics'] !== undefined) {
+    add('shared BigInt64 slot = adds made', Atomics.load(ctx.shared.b64, 0), BigInt(totals['shared-bigint64']));
+    add('shared Int32 slot = adds made (mod 2^32)', Atomics.load(ctx.shared.i32, 0), (totals['shared-int32'] | 0));
+    const padded = ctx.shared.padded;
+    let sum = 0n;
+    for (let i = 0; i < 9; i++) sum += Atomics.load(padded, i * 8);
+    add('padded slots = adds made', sum, BigInt(totals['padded-slot']));
+    add("PerCpuCounter 'atomics' = adds made", c.atomics.valueBigInt() - (mainAdds.atomics ?? 0n), BigInt(totals['counter-atomics']));
+    add("PerCpuCounter 'rseq' = adds made", c.rseq.valueBigInt() - (mainAdds.rseq ?? 0n), BigInt(totals['counter-rseq']));
+  }
+  if (totals['lock-stack'] !== undefined) add('lock stack empty after push/pop pairs', ctx.buffers.locked.size(), 0);
+}
+
+// Adds the main thread made to the shared counters (section 2) before the workers ran.
+const mainAdds = {};
+
+// ---------------------------------------------------------------------------
+// 6. Native backend against the simulator (child processes)
+// ---------------------------------------------------------------------------
+
+function backendsSection() {
+  heading('6. The same operations on each backend (ns per operation; child processes, alternating)');
+  const child = path.join(__dirname, 'lib', 'backend-child.cjs');
+  const backends = native ? ['native', 'simulator'] : ['simulator'];
+  const samples = {};
+  const info = {};
+  for (let r = 0; r < CONFIG.backendRounds; r++) {
+    const order = r % 2 ? [...backends].reverse() : backends;
+    for (const b of order) {
+      const env = { ...process.env, RSEQ_BACKEND: b };
+      const p = spawnSync(process.execPath, [child, entry, String(CONFIG.backendMs)], { env, encoding: 'utf8', maxBuffer: 16 << 20 });
+      if (p.status !== 0) throw new Error(`bench: the ${b} child failed (${p.status}): ${p.stderr}`);
+      const out = JSON.parse(p.stdout.trim().split('\n').pop());
+      info[b] = { backend: out.backend, fallbackReason: out.fallbackReason, opCounts: out.opCounts };
+      samples[b] = samples[b] || {};
+      for (const [id, v] of Object.entries(out.results)) {
+        samples[b][id] = samples[b][id] || { label: v.label, values: [] };
+        samples[b][id].values.push(v.nsPerOp.median);
+      }
+    }
+  }
+  const ids = Object.keys(samples[backends[0]]);
+  const byBackend = {};
+  for (const b of backends) {
+    byBackend[b] = {};
+    for (const id of ids) byBackend[b][id] = { label: samples[b][id].label, nsPerOp: summary(samples[b][id].values) };
+  }
+  const header = ['operation'];
+  for (const b of backends) header.push(`${b} ns median`, `${b} min`, `${b} max`);
+  if (native) header.push('simulator / native');
+  emit(
+    header,
+    ids.map((id) => {
+      const row = [samples[backends[0]][id].label];
+      for (const b of backends) row.push(fmt(byBackend[b][id].nsPerOp.median), fmt(byBackend[b][id].nsPerOp.min), fmt(byBackend[b][id].nsPerOp.max));
+      if (native) row.push(fmt(paired(samples.simulator[id].values, samples.native[id].values).median));
+      return row;
+    }),
+  );
+  results.sections.backends = { unit: 'ns/op', rounds: CONFIG.backendRounds, byBackend, children: info };
+  if (native) {
+    results.ratios.simulatorOverNative = Object.fromEntries(ids.map((id) => [id, paired(samples.simulator[id].values, samples.native[id].values)]));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Targets and the default-path recommendation
+// ---------------------------------------------------------------------------
+
+function target(id, description, ratio, limit, kind, detail) {
+  if (!ratio) {
+    results.targets.push({ id, description, ratio: null, limit, met: null, detail: 'not measured in this run' });
+    return;
+  }
+  const met = kind === 'max' ? ratio.median <= limit : ratio.median >= limit;
+  results.targets.push({ id, description, ratio, limit, comparison: kind === 'max' ? '<=' : '>=', met, detail });
+}
+
+function targets() {
+  const R = results.ratios;
+  const s = results.sections;
+  const ns = (sec, id) => (s[sec] && s[sec].contenders[id] ? fmt(s[sec].contenders[id].nsPerOp.median) : '-');
+  target('area-read', 'rseq.area() read within 2x of the plain Int32Array read', R.areaViewOverInt32, 2, 'max',
+    s.cpuid && `view.cpuId ${ns('cpuid', 'area-view')} ns, Int32Array read ${ns('cpuid', 'int32-read')} ns (rseq.area().cpuId each time: ${ns('cpuid', 'area-call')} ns)`);
+  target('add-int32', "PerCpuCounter.add (default path 'atomics') on one thread within 1.5x of Atomics.add on an Int32Array", R['counter-atomicsOverAtomicsInt32'], 1.5, 'max',
+    s.add && `counter ${ns('add', 'counter-atomics')} ns, Atomics.add Int32 ${ns('add', 'atomics-int32')} ns`);
+  target('add-bigint64', "PerCpuCounter.add (default path 'atomics') on one thread within 1.5x of Atomics.add on a BigInt64Array", R['counter-atomicsOverAtomicsBigInt64'], 1.5, 'max',
+    s.add && `counter ${ns('add', 'counter-atomics')} ns, Atomics.add BigInt64 ${ns('add', 'atomics-bigint64')} ns`);
+  const w4 = R.workers4;
+  const thr = (id) => (s.workers && s.workers.byWorkers[4] ? fmt(s.workers.byWorkers[4][id].opsPerSec.median / 1e6) : '-');
+  target('workers4-shared', "4 workers: PerCpuCounter.add ('atomics') at least 3x the shared Atomics.add slot (BigInt64Array)", w4 && w4.atomicsOverSharedBigInt64, 3, 'min',
+    w4 && `counter ${thr('counter-atomics')} Mops/s, shared BigInt64 ${thr('shared-bigint64')}, shared Int32 ${thr('shared-int32')} (x${fmt(w4.atomicsOverSharedInt32.median)}); path 'rseq' ${thr('counter-rseq')} (x${fmt(w4.rseqOverSharedBigInt64.median)})`);
+  target('workers4-padded', "4 workers: PerCpuCounter.add ('atomics') within 1.3x of one padded slot per worker", w4 && w4.paddedOverAtomics, 1.3, 'max',
+    w4 && `padded ${thr('padded-slot')} Mops/s, counter ${thr('counter-atomics')} Mops/s; path 'rseq' padded/rseq x${fmt(w4.paddedOverRseq.median)}`);
+  const nat = s.native && s.native.single;
+  target('native-section', 'critical-section add inside one native call within 1.5x of sched_getcpu() + atomic add, or better', R.nativeRseqAddOverGetcpuAtomic, 1.5, 'max',
+    nat && `rseq-add ${fmt(nat['rseq-add'].nsPerOp.median)} ns, sched_getcpu+atomic ${fmt(nat['getcpu-atomic'].nsPerOp.median)} ns, inlined section ${fmt(nat['rseq-add-inline'].nsPerOp.median)} ns (x${fmt(R.nativeRseqAddInlineOverGetcpuAtomic.median)})`);
+}
+
+function recommend() {
+  const s = results.sections;
+  if (!s.add || !s.workers) return;
+  const a1 = s.add.contenders['counter-atomics'].nsPerOp.median;
+  const r1 = s.add.contenders['counter-rseq'].nsPerOp.median;
+  const parts = [`1 thread: 'atomics' ${fmt(a1)} ns, 'rseq' ${fmt(r1)} ns per add`];
+  let atomicsWins = a1 <= r1 ? 1 : 0;
+  let total = 1;
+  for (const w of s.workers.workerCounts) {
+    const a = s.workers.byWorkers[w]['counter-atomics'].opsPerSec.median;
+    const r = s.workers.byWorkers[w]['counter-rseq'].opsPerSec.median;
+    parts.push(`${w} workers: 'atomics' ${fmt(a / 1e6)}, 'rseq' ${fmt(r / 1e6)} Mops/s`);
+    total++;
+    if (a >= r) atomicsWins++;
+  }
+  const path_ = atomicsWins * 2 >= total ? 'atomics' : 'rseq';
+  results.recommendation = { defaultPath: path_, atomicsWins, comparisons: total, figures: parts };
+}
+
+// ---------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------
+
+function stamp() {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+async function main() {
+  // Sections 1 and 2 ran above, on the main thread, before any worker started.
+  if (native) {
+    mainAdds.atomics = ctx.counters.atomics.valueBigInt();
+    mainAdds.rseq = ctx.counters.rseq.valueBigInt();
+  }
+  await workerSections();
+  if (want('backends')) backendsSection();
+  targets();
+  recommend();
+
+  closeSection();
+  const loads = Object.entries(results.machine.otherLoadBySection).filter(([, v]) => v !== null);
+  if (loads.length) note(`Other work on the machine during each section, in CPUs of ${m.cpus}: ${loads.map(([k, v]) => `${k} ${v}`).join(', ')} (section 6 counts its own child processes).`);
+  heading('Targets');
+  emit(
+    ['target', 'ratio (median of rounds)', 'min', 'max', 'limit', 'met'],
+    results.targets.map((t) => [t.description, t.ratio ? fmt(t.ratio.median) : '-', t.ratio ? fmt(t.ratio.min) : '-', t.ratio ? fmt(t.ratio.max) : '-', `${t.comparison || ''} ${t.limit}`, t.met === null ? 'not run' : t.met ? 'met' : 'MISSED']),
+  );
+  for (const t of results.targets) if (t.detail) note(`- ${t.id}: ${t.detail}`);
+  if (results.recommendation) {
+    const rec = results.recommendation;
+    note(`Default counter path from these figures: '${rec.defaultPath}' (faster in ${rec.atomicsWins} of ${rec.comparisons} comparisons for 'atomics'): ${rec.figures.join('; ')}.`);
+  }
+  const failedChecks = results.checks.filter((c) => !c.ok);
+  if (results.checks.length) note(`Checks: ${results.checks.length - failedChecks.length} of ${results.checks.length} passed${failedChecks.length ? `; FAILED: ${failedChecks.map((c) => `${c.name} (got ${c.got}, want ${c.want})`).join(', ')}` : ''}.`);
+  results.machine.loadavgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
+
+  if (opts.write) {
+    const file = opts.out || path.join(__dirname, 'results', `${stamp()}${opts.quick ? '-quick' : ''}.json`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    const mdFile = file.replace(/\.json$/, '') + '.md';
+    const head = `## rseq benchmarks, ${results.date}${opts.quick ? ' (quick)' : ''}\n\n${m.cpus} x ${m.model}, Linux ${m.kernel}, Node ${m.node}; backend ${m.rseq.backend}, area ${m.rseq.areaAccess}, registration ${m.rseq.registrationOwner}, feature size ${m.rseq.featureSize}, ${m.rseq.libc}. ${CONFIG.rounds} rounds, median (min, max). Load average at start ${m.loadavgAtStart.join(' ')}, at end ${results.machine.loadavgAtEnd.join(' ')}.\n`;
+    fs.writeFileSync(mdFile, `${head}${md.join('\n')}\n`);
+    log(`\nresults: ${path.relative(process.cwd(), file)}`);
+    log(`tables:  ${path.relative(process.cwd(), mdFile)}`);
+    if (!opts.quick && results.sections.workers) {
+      const { writeChart } = require('./chart.cjs');
+      const svg = file.replace(/\.json$/, '') + '.svg';
+      writeChart(results, svg);
+      log(`chart:   ${path.relative(process.cwd(), svg)}`);
+    }
+  }
+  if (failedChecks.length) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err && err.stack ? err.stack : err);
+  process.exit(1);
+});
