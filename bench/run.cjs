@@ -12,6 +12,8 @@
 //                                   bench/results/<date>-quick.json (git-ignored)
 //   options: --rounds N  --only cpuid,add,workers,native,buffer,backends
 //            --out FILE (the JSON; .md and .svg beside it)  --no-write
+//            --wait-quiet[=SECONDS]  first wait (up to SECONDS, default 600) until
+//                                    other work uses less than 0.25 CPU for 5 s
 //
 // Needs the built package (npm run build:ts) and addon (npm run build:native);
 // RSEQ_ADDON names another build of the addon, as for the package.
@@ -43,7 +45,7 @@ const SECTIONS = ['cpuid', 'add', 'workers', 'native', 'buffer', 'backends'];
 // ---------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: null, only: null, out: null, write: true };
+  const o = { quick: false, rounds: null, only: null, out: null, write: true, waitQuiet: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -54,6 +56,8 @@ function parseArgs(argv) {
     };
     if (a === '--quick') o.quick = true;
     else if (a === '--no-write') o.write = false;
+    else if (a === '--wait-quiet') o.waitQuiet = 600;
+    else if (a.startsWith('--wait-quiet=')) o.waitQuiet = Number(a.slice('--wait-quiet='.length));
     else if (a.startsWith('--rounds')) o.rounds = Number(value());
     else if (a.startsWith('--only')) o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
     else if (a.startsWith('--out')) o.out = path.resolve(value());
@@ -61,12 +65,13 @@ function parseArgs(argv) {
     else usage(`unknown argument ${a}`);
   }
   if (o.rounds !== null && !(Number.isInteger(o.rounds) && o.rounds >= 1)) usage('--rounds takes a positive integer');
+  if (!(o.waitQuiet >= 0)) usage('--wait-quiet takes a number of seconds');
   for (const s of o.only || []) if (!SECTIONS.includes(s)) usage(`--only: unknown section ${s} (sections: ${SECTIONS.join(', ')})`);
   return o;
 }
 
 function usage(error) {
-  const text = 'usage: node bench/run.cjs [--quick] [--rounds N] [--only ' + SECTIONS.join(',') + '] [--out FILE] [--no-write]';
+  const text = 'usage: node bench/run.cjs [--quick] [--rounds N] [--only ' + SECTIONS.join(',') + '] [--out FILE] [--no-write] [--wait-quiet[=SECONDS]]';
   if (error) {
     console.error(`bench: ${error}\n${text}`);
     process.exit(2);
@@ -105,12 +110,29 @@ if (native) {
   }
 }
 
+/** Waits until other work uses less than 0.25 CPU over 5 s (or the limit passes); returns what it saw. */
+function waitQuiet(limitS) {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const start = Date.now();
+  let load = null;
+  for (;;) {
+    const a = cpuSnapshot();
+    Atomics.wait(sleeper, 0, 0, 5000);
+    load = otherLoad(a, cpuSnapshot());
+    const waited = (Date.now() - start) / 1000;
+    if (load === null || load < 0.25) return { waitedS: Math.round(waited), otherLoad: load, quiet: true };
+    if (waited >= limitS) return { waitedS: Math.round(waited), otherLoad: load, quiet: false };
+    process.stdout.write(`bench: waiting for a quiet machine (other work: ${load} CPUs, ${Math.round(waited)} s of ${limitS})\n`);
+  }
+}
+const quiet = opts.waitQuiet > 0 ? waitQuiet(opts.waitQuiet) : null;
+
 const results = {
   schema: 1,
   date: new Date().toISOString(),
   quick: opts.quick,
   argv: process.argv.slice(2),
-  machine: { ...machine(rseq), otherLoadBySection: {} },
+  machine: { ...machine(rseq), otherLoadBySection: {}, waitQuiet: quiet },
   config: CONFIG,
   sections: {},
   ratios: {},
@@ -309,6 +331,11 @@ function workersSection(pool, totals) {
   }
   emit(['workers', 'contender', 'Mops/s median', 'min', 'max', 'ns/op (all)', 'ns/op (per worker)', 'x shared BigInt64', 'padded / this'], rows);
   note('ns/op (all) = 1 s / throughput; ns/op (per worker) = wall time / that worker\'s adds (includes time descheduled when workers outnumber cores).');
+  if (samples[1] && samples[2]) {
+    const scale = paired(samples[2]['padded-slot'], samples[1]['padded-slot']);
+    results.ratios.paddedScaling2over1 = scale;
+    note(`Parallelism the machine gave: one padded slot per worker ran ${fmt(scale.median)}x faster with 2 workers than with 1 (2 = two free cores; near 1 = other work held a core, and no two adds really ran at once).`);
+  }
   results.sections.workers = { unit: 'ops/s', durationMs: CONFIG.workerMs, workerCounts: CONFIG.workerCounts, contenders: Object.fromEntries(list.map((c) => [c.id, c.label])), byWorkers, samples };
   for (const w of CONFIG.workerCounts) {
     const s = samples[w];
