@@ -1,9 +1,11 @@
 /**
  * The `rseq` command: `npx rseq probe [--json]`, `npx rseq auxv [--json]`,
- * `npx rseq errno-table [--json]`.
+ * `npx rseq errno-table [--json]`, `npx rseq crosscheck [--json] [--kernel X]
+ * [--libc Y] [--seed N]`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { crosscheckCommand } from './crosscheck.js';
 import { RseqError } from './errors.js';
 import { rseq } from './index.js';
 import { packageRoot } from './native.js';
@@ -15,6 +17,8 @@ commands:
   probe         what this kernel, libc and thread offer for rseq
   auxv          the ELF auxiliary vector, with names
   errno-table   the rseq syscall's answers to each registration case, run on a fresh thread
+  crosscheck    the same cases on this kernel and on the simulator configured as this host
+                [--kernel RELEASE] [--libc PROFILE] [--seed N]; exit 1 when a case differs
 
 options:
   --json        one JSON object on standard output
@@ -140,6 +144,7 @@ export function main(argv: readonly string[], out: (s: string) => void = (s) => 
     out(`${version()}\n`);
     return 0;
   }
+  if (command === 'crosscheck') return crosscheckCommand(rest, json, out);
   if (command === undefined || rest.length > 0 || !['probe', 'auxv', 'errno-table'].includes(command)) {
     process.stderr.write(command === undefined ? USAGE : `rseq: unknown arguments: ${args.join(' ')}\n\n${USAGE}`);
     return 2;
