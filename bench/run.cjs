@@ -34,7 +34,7 @@ const { spawnSync } = require('node:child_process');
 const { summary, median, fmt, table, markdownTable, round4 } = require('./lib/stats.cjs');
 const { runAlternating } = require('./lib/micro.cjs');
 const contenders = require('./lib/contenders.cjs');
-const { machine, cpuSnapshot, otherLoad } = require('./lib/machine.cjs');
+const { machine, cpuSnapshot, otherLoad, waitQuiet } = require('./lib/machine.cjs');
 const { Pool } = require('./lib/pool.cjs');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -110,21 +110,6 @@ if (native) {
   }
 }
 
-/** Waits until other work uses less than 0.25 CPU over 5 s (or the limit passes); returns what it saw. */
-function waitQuiet(limitS) {
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  const start = Date.now();
-  let load = null;
-  for (;;) {
-    const a = cpuSnapshot();
-    Atomics.wait(sleeper, 0, 0, 5000);
-    load = otherLoad(a, cpuSnapshot());
-    const waited = (Date.now() - start) / 1000;
-    if (load === null || load < 0.25) return { waitedS: Math.round(waited), otherLoad: load, quiet: true };
-    if (waited >= limitS) return { waitedS: Math.round(waited), otherLoad: load, quiet: false };
-    process.stdout.write(`bench: waiting for a quiet machine (other work: ${load} CPUs, ${Math.round(waited)} s of ${limitS})\n`);
-  }
-}
 const quiet = opts.waitQuiet > 0 ? waitQuiet(opts.waitQuiet) : null;
 
 const results = {

@@ -5,7 +5,7 @@
 // bench/.build/<variant>/rseq.node and times benchLoop's C loops in each,
 // alternating variants (one child process per variant and round), medians.
 //
-//   node bench/variants.cjs [--rounds N] [--iterations N] [--variants a,b]
+//   node bench/variants.cjs [--rounds N] [--iterations N] [--variants a,b] [--wait-quiet] [--json]
 //
 // Variants:
 //   gyp         node-gyp's Release flags (-O3 -fPIC -fno-omit-frame-pointer):
@@ -22,6 +22,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { summary, fmt, table } = require('./lib/stats.cjs');
+const { waitQuiet } = require('./lib/machine.cjs');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(__dirname, '.build');
@@ -90,6 +91,7 @@ function main() {
     const calls = plt.status === 0 ? (plt.stdout.match(/call\s+\S+\s+<rseq_native::op_add\(.*\)@plt>/g) || []).length : null;
     console.log(`built ${name}: ${path.relative(process.cwd(), built[name])}${calls !== null ? ` (calls to op_add through the PLT: ${calls})` : ''}`);
   }
+  if (process.argv.includes('--wait-quiet')) console.log(JSON.stringify(waitQuiet(1800)));
   const samples = {};
   for (const name of chosen) samples[name] = Object.fromEntries(KINDS.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {

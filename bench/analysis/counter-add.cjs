@@ -5,10 +5,14 @@
 // SharedArrayBuffer (alternating rounds, medians). Analysis for the bench
 // README; nothing here is used by the package.
 //
-//   node bench/analysis/counter-add.cjs [--rounds N] [--ms N]
+//   node bench/analysis/counter-add.cjs [--rounds N] [--ms N] [--wait-quiet]
 //
 //   counter.add()          PerCpuCounter.add, path 'atomics' (as shipped)
 //   counter.add(1)         the same with the amount passed
+//   fast path (subclass)   PerCpuCounter with add() overridden: add() with no
+//                          amount on path 'atomics' goes straight to
+//                          Atomics.add(words, HEADER + id() * stride, 1n), no
+//                          amount check, no path test (a proposed change)
 //   lean class, view       a class holding words + the area view: no amount
 //                          check, no path test, id check kept
 //   lean class, u32        the same reading the area's Uint32Array directly
@@ -19,6 +23,7 @@
 const path = require('node:path');
 const { runAlternating } = require('../lib/micro.cjs');
 const { fmt, table } = require('../lib/stats.cjs');
+const { waitQuiet } = require('../lib/machine.cjs');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const pkg = require(path.join(ROOT, 'dist', 'cjs', 'src', 'index.js'));
@@ -26,6 +31,7 @@ const { rseq, PerCpuCounter } = pkg;
 if (rseq.backend !== 'native') throw new Error(`counter-add: needs the native backend (${rseq.fallbackReason})`);
 const binding = require(process.env.RSEQ_ADDON ? path.resolve(process.env.RSEQ_ADDON) : path.join(ROOT, 'build', 'Release', 'rseq.node'));
 
+if (process.argv.includes('--wait-quiet')) console.log(JSON.stringify(waitQuiet(1800)));
 const arg = (name, d) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : d;
@@ -67,10 +73,23 @@ class LeanU32 {
   }
 }
 
-const ctx = { counter, leanView: new LeanView(), leanU32: new LeanU32(), words, u32, i32: new Int32Array(64), b64: new BigInt64Array(64) };
+// The proposed fast path, as a subclass (the real id(), words and stride).
+class FastCounter extends PerCpuCounter {
+  add(n) {
+    if (n === undefined && this.path === 'atomics') {
+      Atomics.add(this.words, 8 + this.id() * this.stride, 1n);
+      return;
+    }
+    super.add(n);
+  }
+}
+const fast = new FastCounter({ path: 'atomics' });
+
+const ctx = { counter, fast, leanView: new LeanView(), leanU32: new LeanU32(), words, u32, i32: new Int32Array(64), b64: new BigInt64Array(64) };
 const list = [
   { id: 'add', label: 'counter.add()', setup: 'const c = ctx.counter;', body: 'c.add();' },
   { id: 'add1', label: 'counter.add(1)', setup: 'const c = ctx.counter;', body: 'c.add(1);' },
+  { id: 'fast', label: 'fast path (subclass), add()', setup: 'const c = ctx.fast;', body: 'c.add();' },
   { id: 'lean-view', label: 'lean class, view getter', setup: 'const c = ctx.leanView;', body: 'c.add();' },
   { id: 'lean-u32', label: 'lean class, Uint32Array', setup: 'const c = ctx.leanU32;', body: 'c.add();' },
   { id: 'inline', label: 'loop: u32 load + Atomics.add', setup: 'const w = ctx.words; const u = ctx.u32;', body: 'Atomics.add(w, 8 + u[1] * 8, 1n);' },

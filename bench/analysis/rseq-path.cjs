@@ -4,7 +4,7 @@
 // made of, from the cheapest call upwards (alternating rounds, medians).
 // Analysis for the bench README; nothing here is used by the package.
 //
-//   node bench/analysis/rseq-path.cjs [--rounds N] [--ms N]
+//   node bench/analysis/rseq-path.cjs [--rounds N] [--ms N] [--wait-quiet]
 //
 //   binding.schedGetcpu()         a call with no arguments (Napi::CallbackInfo)
 //   binding.currentId(0)          one Number argument, op_prepare, the area load
@@ -14,12 +14,14 @@
 const path = require('node:path');
 const { runAlternating } = require('../lib/micro.cjs');
 const { fmt, table } = require('../lib/stats.cjs');
+const { waitQuiet } = require('../lib/machine.cjs');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { rseq, PerCpuCounter } = require(path.join(ROOT, 'dist', 'cjs', 'src', 'index.js'));
 if (rseq.backend !== 'native') throw new Error(`rseq-path: needs the native backend (${rseq.fallbackReason})`);
 const binding = require(process.env.RSEQ_ADDON ? path.resolve(process.env.RSEQ_ADDON) : path.join(ROOT, 'build', 'Release', 'rseq.node'));
 
+if (process.argv.includes('--wait-quiet')) console.log(JSON.stringify(waitQuiet(1800)));
 const arg = (name, d) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : d;

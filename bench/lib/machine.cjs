@@ -85,4 +85,19 @@ function otherLoad(a, b) {
   return Number(Math.max(0, other / wallUs).toFixed(2));
 }
 
-module.exports = { machine, cpuSnapshot, otherLoad };
+/** Waits until other work uses less than 0.25 CPU over 5 s (or the limit passes); returns what it saw. */
+function waitQuiet(limitS) {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const start = Date.now();
+  let load = null;
+  for (;;) {
+    const a = cpuSnapshot();
+    Atomics.wait(sleeper, 0, 0, 5000);
+    load = otherLoad(a, cpuSnapshot());
+    const waited = (Date.now() - start) / 1000;
+    if (load === null || load < 0.25) return { waitedS: Math.round(waited), otherLoad: load, quiet: true };
+    if (waited >= limitS) return { waitedS: Math.round(waited), otherLoad: load, quiet: false };
+    process.stdout.write(`bench: waiting for a quiet machine (other work: ${load} CPUs, ${Math.round(waited)} s of ${limitS})\n`);
+  }
+}
+module.exports = { machine, cpuSnapshot, otherLoad, waitQuiet };

@@ -18,7 +18,8 @@ const CONTROL_BYTES = 64 * 4;
 const WAIT_LIMIT_MS = 120000;
 
 class Pool {
-  constructor({ size, entry, addonPath, wire, batch = 256 }) {
+  /** `extra`: more contenders ({ id, label, setup, body }) the workers can run (analysis scripts). */
+  constructor({ size, entry, addonPath, wire, batch = 256, extra = [] }) {
     this.size = size;
     this.control = new SharedArrayBuffer(CONTROL_BYTES);
     this.ctl = new Int32Array(this.control);
@@ -29,7 +30,7 @@ class Pool {
     for (let i = 0; i < size; i++) {
       this.workers.push(
         new Worker(path.join(__dirname, 'worker.cjs'), {
-          workerData: { entry, addonPath, wire, index: i, control: this.control, results: this.results, batch },
+          workerData: { entry, addonPath, wire, index: i, control: this.control, results: this.results, batch, extra },
         }),
       );
     }

@@ -8,7 +8,7 @@ const { compileTimed } = require('./micro.cjs');
 const contenders = require('./contenders.cjs');
 const { CTL } = require('./pool.cjs');
 
-const { entry, addonPath, wire, index, control, results, batch } = workerData;
+const { entry, addonPath, wire, index, control, results, batch, extra } = workerData;
 const pkg = require(entry);
 if (pkg.rseq.backend !== 'native') throw new Error(`bench worker ${index}: backend is ${pkg.rseq.backend} (${pkg.rseq.fallbackReason})`);
 const binding = require(addonPath);
@@ -18,7 +18,7 @@ const stop = new Int32Array(control, CTL.STOP * 4, 1);
 const out = new Float64Array(results);
 
 const all = new Map();
-for (const group of [contenders.WORKERS, contenders.BUFFER]) for (const c of group) all.set(c.id, c);
+for (const group of [contenders.WORKERS, contenders.BUFFER, extra || []]) for (const c of group) all.set(c.id, c);
 const compiled = new Map();
 
 parentPort.on('message', (msg) => {

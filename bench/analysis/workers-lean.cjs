@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+'use strict';
+// Section 3 of bench/run.cjs with the leanest possible per-CPU add beside the
+// real one: what PerCpuCounter.add could reach against the shared slot and the
+// padded slots if its own cost (id(), checks, the method call) were nothing.
+// Analysis for the bench README; nothing here is used by the package.
+//
+//   node bench/analysis/workers-lean.cjs [--rounds N] [--ms N] [--wait-quiet]
+//
+//   lean per-CPU add   Atomics.add(words, 8 + view.cpuId * 8, 1n) written in the
+//                      loop, on the same counter's SharedArrayBuffer
+const path = require('node:path');
+const contenders = require('../lib/contenders.cjs');
+const { Pool } = require('../lib/pool.cjs');
+const { summary, fmt, table } = require('../lib/stats.cjs');
+const { waitQuiet } = require('../lib/machine.cjs');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const entry = contenders.distEntry(ROOT);
+const pkg = require(entry);
+if (pkg.rseq.backend !== 'native') throw new Error(`workers-lean: needs the native backend (${pkg.rseq.fallbackReason})`);
+const addonPath = process.env.RSEQ_ADDON ? path.resolve(process.env.RSEQ_ADDON) : path.join(ROOT, 'build', 'Release', 'rseq.node');
+if (process.argv.includes('--wait-quiet')) console.log(JSON.stringify(waitQuiet(1800)));
+const arg = (name, d) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : d;
+};
+const rounds = arg('--rounds', 7);
+const ms = arg('--ms', 200);
+const counts = [1, 2, 4, 8];
+
+const LEAN = { id: 'lean-percpu', label: 'lean per-CPU add (no class)', setup: 'const w = new BigInt64Array(ctx.counters.atomics.buffer); const v = ctx.view;', body: 'Atomics.add(w, 8 + v.cpuId * 8, 1n);' };
+const byId = Object.fromEntries(contenders.WORKERS.map((c) => [c.id, c]));
+const list = [byId['counter-atomics'], LEAN, byId['padded-slot'], byId['shared-bigint64']];
+
+(async () => {
+  const wire = contenders.makeShared(pkg);
+  const pool = new Pool({ size: 8, entry, addonPath, wire, extra: [LEAN] });
+  await pool.start();
+  for (const c of list) pool.timed(c.id, 8, 150);
+  const samples = {};
+  for (const w of counts) samples[w] = Object.fromEntries(list.map((c) => [c.id, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const w of counts) {
+      for (let k = 0; k < list.length; k++) {
+        const c = list[(k + r) % list.length];
+        const run = pool.timed(c.id, w, ms);
+        samples[w][c.id].push((run.per.reduce((a, p) => a + p.ops, 0) * 1e9) / run.wallNs);
+      }
+    }
+  }
+  await pool.close();
+  const med = (xs) => summary(xs).median;
+  const pr = (a, b) => med(a.map((x, i) => x / b[i]));
+  const rows = [];
+  for (const w of counts) {
+    for (const c of list) {
+      const s = samples[w];
+      rows.push([String(w), c.label, fmt(med(s[c.id]) / 1e6), fmt(pr(s[c.id], s['shared-bigint64'])), fmt(pr(s['padded-slot'], s[c.id]))]);
+    }
+  }
+  console.log(`millions of adds per second, median of ${rounds} rounds of ${ms} ms`);
+  console.log(table(['workers', 'contender', 'Mops/s', 'x shared BigInt64', 'padded / this'], rows));
+  if (process.argv.includes('--json')) console.log(JSON.stringify(samples));
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
