@@ -53,7 +53,8 @@ function svgFor(results) {
   const top = Math.ceil((ymax || 1) / step) * step;
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
-  const x = (i) => M.left + (counts.length === 1 ? pw / 2 : (i * pw) / (counts.length - 1));
+  const inset = 28; // keeps the first and last points' bars off the axes
+  const x = (i) => M.left + (counts.length === 1 ? pw / 2 : inset + (i * (pw - 2 * inset)) / (counts.length - 1));
   const y = (v) => M.top + ph - (v / top) * ph;
 
   const m = results.machine || {};
