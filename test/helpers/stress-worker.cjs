@@ -19,29 +19,34 @@ session.post('Profiler.enable');
 session.post('Profiler.setSamplingInterval', { interval: 10 });
 session.post('Profiler.start');
 
+// One operation of this worker's kind; i numbers it.
+let step;
 if (kind === 'counter') {
   const c = PerCpuCounter.from(workerData.buffer, { path: workerData.path });
-  for (let i = 0; i < reps; i++) c.add(1);
+  step = () => c.add(1);
 } else if (kind === 'buffer') {
   // Each record is (worker, sequence); every other push is followed by a pop.
   const b = PerCpuBuffer.from(workerData.buffer);
   const rec = new Uint8Array(8);
   const dv = new DataView(rec.buffer);
-  for (let i = 0; i < reps; i++) {
+  step = (i) => {
     dv.setUint32(0, wid, true);
     dv.setUint32(4, i, true);
     b.push(rec);
     if (i % 2 === 1) {
       const r = b.pop();
-      if (r !== null) out.popped.push(new DataView(r.buffer).getUint32(0, true) * 1e6 + new DataView(r.buffer).getUint32(4, true));
+      if (r !== null) {
+        const rv = new DataView(r.buffer);
+        out.popped.push(rv.getUint32(0, true) * 2 ** 32 + rv.getUint32(4, true));
+      }
     }
-  }
+  };
 } else if (kind === 'pool') {
   // Owning an index is marked in a shared array: a second owner is a duplicate.
   const p = PerCpuPool.from(workerData.buffer);
   const owner = new Int32Array(workerData.owners);
   const held = [];
-  for (let i = 0; i < reps; i++) {
+  step = () => {
     const idx = p.take();
     if (idx !== null) {
       if (Atomics.compareExchange(owner, idx, 0, wid + 1) !== 0) out.violations++;
@@ -52,28 +57,45 @@ if (kind === 'counter') {
       Atomics.store(owner, g, 0);
       p.give(g);
     }
-  }
-  for (const g of held) {
-    Atomics.store(owner, g, 0);
-    p.give(g);
-  }
+  };
+  out.finish = () => {
+    for (const g of held.splice(0)) {
+      Atomics.store(owner, g, 0);
+      p.give(g);
+    }
+  };
 } else if (kind === 'swap') {
   // Writers add 1 to their CPU's slot in the active bank, committing only while
   // the bank word still names the bank they read (double compare, inside the section).
   const words = new BigInt64Array(workerData.buffer);
   const b = backend();
   const slots = workerData.slots;
-  for (let i = 0; i < reps; ) {
-    const id = b.currentId('cpu');
-    const bank = Number(Atomics.load(words, 0));
-    const idx = 8 + bank * slots * 8 + id * 8;
-    const e = Number(Atomics.load(words, idx));
-    if (b.doubleCompareStore('cpu', id, words, idx, e, 0, bank, e + 1) === 0) {
-      out.committed++;
-      i++;
+  step = () => {
+    for (;;) {
+      const id = b.currentId('cpu');
+      const bank = Number(Atomics.load(words, 0));
+      const idx = 8 + bank * slots * 8 + id * 8;
+      const e = Number(Atomics.load(words, idx));
+      if (b.doubleCompareStore('cpu', id, words, idx, e, 0, bank, e + 1) === 0) return void out.committed++;
     }
-  }
+  };
 }
+
+// `reps` operations; then, where the test needs aborts observed, more in
+// chunks until some worker has seen one (a shared flag), up to 4 x reps. Aborts
+// are rare events (a signal must land inside a few-nanosecond section), so the
+// run lasts as long as it takes to see one; `ops` says how long that was.
+const seen = workerData.abortSeen ? new Int32Array(workerData.abortSeen) : null;
+let ops = 0;
+const runTo = (n) => {
+  for (; ops < n; ops++) step(ops);
+  if (seen && rseq.opCounts().aborts > 0) Atomics.store(seen, 0, 1);
+};
+runTo(reps);
+while (seen && Atomics.load(seen, 0) === 0 && ops < 4 * reps) runTo(ops + Math.ceil(reps / 10));
+if (out.finish) out.finish();
+delete out.finish;
+out.ops = ops;
 out.counts = rseq.opCounts();
 session.post('Profiler.stop', () => {
   session.disconnect();

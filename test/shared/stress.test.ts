@@ -26,14 +26,17 @@ interface Report {
   popped: number[];
   violations: number;
   committed: number;
+  /** Operations this worker did: reps, or more while no worker had seen an abort yet. */
+  ops: number;
   counts: OpCounts;
 }
 
 /** Runs the workers to completion while `during` runs on the main thread (signal storm or bank swaps). */
 async function runWorkers(data: Record<string, unknown>, during: (done: () => boolean) => Promise<void>): Promise<Report[]> {
   let finished = 0;
+  const abortSeen = new SharedArrayBuffer(4);
   const reports = Array.from({ length: WORKERS }, (_, wid) => {
-    const w = new Worker(WORKER, { workerData: { ...data, wid, entry: DIST_ENTRY, threadEntry: THREAD_ENTRY } });
+    const w = new Worker(WORKER, { workerData: { abortSeen, ...data, wid, entry: DIST_ENTRY, threadEntry: THREAD_ENTRY } });
     return new Promise<Report>((resolve, reject) => {
       w.once('message', (m: Report) => {
         finished++;
@@ -76,15 +79,18 @@ describe.skipIf(skipShared)(`stress on the ${project} backend`, () => {
     it(`PerCpuCounter (${counterPath}): 12 workers x 100000 adds under a signal storm sum exactly`, async () => {
       const c = new PerCpuCounter({ path: counterPath });
       let signals = 0;
-      const reports = await runWorkers({ kind: 'counter', buffer: c.buffer, reps: R(100_000), path: counterPath }, async (done) => {
+      // The atomics path runs no sections, so it has no aborts to wait for.
+      const reports = await runWorkers({ kind: 'counter', buffer: c.buffer, reps: R(100_000), path: counterPath, ...(counterPath === 'atomics' ? { abortSeen: null } : {}) }, async (done) => {
         signals = await signalStorm(done);
       });
       figures(`counter ${counterPath}`, reports, `, SIGUSR2 sent ${signals}`);
-      expect(c.value()).toBe(WORKERS * R(100_000));
+      const ops = sum(reports, (r) => r.ops);
+      expect(ops).toBeGreaterThanOrEqual(WORKERS * R(100_000));
+      expect(c.value()).toBe(ops);
       expect(signals).toBeGreaterThan(0);
       const attempts = sum(reports, (r) => r.counts.attempts);
       if (counterPath === 'rseq') {
-        expect(attempts).toBe(WORKERS * R(100_000) + sum(reports, (r) => r.counts.aborts + r.counts.moved));
+        expect(attempts).toBe(ops + sum(reports, (r) => r.counts.aborts + r.counts.moved));
         expect(sum(reports, (r) => r.counts.aborts)).toBeGreaterThan(0);
       } else {
         expect(attempts).toBe(0);
@@ -92,9 +98,10 @@ describe.skipIf(skipShared)(`stress on the ${project} backend`, () => {
     });
   }
 
-  it('PerCpuBuffer: 12 workers push 50000 records each and pop half; nothing lost or duplicated', async () => {
-    const reps = R(50_000);
-    const b = new PerCpuBuffer({ recordSize: 8, capacity: WORKERS * reps });
+  it('PerCpuBuffer: 12 workers push 40000 records each and pop half; nothing lost or duplicated', async () => {
+    const reps = R(40_000);
+    // Each worker leaves at most half of its (up to 4 x reps) records behind.
+    const b = new PerCpuBuffer({ recordSize: 8, capacity: 2 * WORKERS * reps });
     const reports = await runWorkers({ kind: 'buffer', buffer: b.buffer, reps }, async (done) => {
       await signalStorm(done);
     });
@@ -104,11 +111,13 @@ describe.skipIf(skipShared)(`stress on the ${project} backend`, () => {
     for (const r of reports) for (const v of r.popped) (seen.add(v), total++);
     for (const rec of b.drain()) {
       const dv = new DataView(rec.buffer);
-      seen.add(dv.getUint32(0, true) * 1e6 + dv.getUint32(4, true));
+      seen.add(dv.getUint32(0, true) * 2 ** 32 + dv.getUint32(4, true));
       total++;
     }
-    expect(total).toBe(WORKERS * reps);
-    expect(seen.size).toBe(WORKERS * reps);
+    const pushed = sum(reports, (r) => r.ops);
+    expect(pushed).toBeGreaterThanOrEqual(WORKERS * reps);
+    expect(total).toBe(pushed);
+    expect(seen.size).toBe(pushed);
     expect(sum(reports, (r) => r.counts.aborts)).toBeGreaterThan(0);
   });
 
@@ -140,7 +149,7 @@ describe.skipIf(skipShared)(`stress on the ${project} backend`, () => {
     };
     let swaps = 0;
     let changedAfterFence = 0;
-    const reports = await runWorkers({ kind: 'swap', buffer, reps, slots }, async (done) => {
+    const reports = await runWorkers({ kind: 'swap', buffer, reps, slots, abortSeen: null }, async (done) => {
       while (!done()) {
         const old = Number(Atomics.load(words, 0));
         Atomics.store(words, 0, BigInt(1 - old));
