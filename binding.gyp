@@ -25,7 +25,14 @@
       "cflags!": ["-fexceptions", "-Wno-unused-parameter"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions"],
       "cflags_cc!": ["-fexceptions", "-std=gnu++17", "-std=gnu++20"],
-      "libraries": ["-ldl", "-lpthread"]
+      "libraries": ["-ldl", "-lpthread"],
+      # Never unloaded, even when only a worker thread loaded it and that
+      # worker ends: threads' rseq_cs may still point at descriptors in this
+      # library (the kernel reads them on the next preemption), and the
+      # per-thread cleanup (pthread-key destructors) runs code from it.
+      "ldflags": [
+        "-Wl,-z,nodelete"
+      ]
     }
   ]
 }

@@ -74,6 +74,16 @@ describe.skipIf(skipNative)("with glibc's registration turned off", () => {
   });
 });
 
+describe.skipIf(skipNative)('when only worker threads load the addon', () => {
+  for (const env of [{}, NO_GLIBC_RSEQ]) {
+    it(`the process ends cleanly after the last of them exits${'GLIBC_TUNABLES' in env ? " (glibc's registration off)" : ''}`, () => {
+      const r = runNode([path.join(ROOT, 'test', 'helpers', 'worker-only.cjs'), DIST_ENTRY], { ...env, RSEQ_BACKEND: 'native' });
+      expect(r.signal).toBeNull();
+      expect(lastJson<unknown[]>(r)).toEqual(Array(3).fill({ backend: 'native', sum: 1000 }));
+    });
+  }
+});
+
 describe.skipIf(skipNative)('under a seccomp filter that denies rseq', () => {
   const launcher = skipNative ? '' : compileC('seccomp-exec.c');
 
