@@ -87,7 +87,7 @@ async function stress() {
     for (const r of rs) for (const v of r.popped) (seen.add(v), total++);
     for (const rec of b.drain()) {
       const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
-      seen.add(dv.getUint32(0, true) * 1e6 + dv.getUint32(4, true));
+      seen.add(dv.getUint32(0, true) * 2 ** 32 + dv.getUint32(4, true));
       total++;
     }
     if (total !== WORKERS * reps || seen.size !== WORKERS * reps) problems.push(`buffer: ${seen.size} distinct of ${total}, expected ${WORKERS * reps}`);
