@@ -13,7 +13,8 @@
 //   options: --rounds N  --only cpuid,add,workers,native,buffer,backends
 //            --out FILE (the JSON; .md and .svg beside it)  --no-write
 //            --wait-quiet[=SECONDS]  first wait (up to SECONDS, default 600) until
-//                                    other work uses less than 0.25 CPU for 5 s
+//                                    other work uses less than 0.25 CPU for 5 s, and
+//                                    before each section for 2 s (up to 300 s each)
 //
 // Needs the built package (npm run build:ts) and addon (npm run build:native);
 // RSEQ_ADDON names another build of the addon, as for the package.
@@ -117,7 +118,7 @@ const results = {
   date: new Date().toISOString(),
   quick: opts.quick,
   argv: process.argv.slice(2),
-  machine: { ...machine(rseq), otherLoadBySection: {}, waitQuiet: quiet },
+  machine: { ...machine(rseq), otherLoadBySection: {}, waitQuiet: quiet, sectionWaits: {} },
   config: CONFIG,
   sections: {},
   ratios: {},
@@ -143,6 +144,7 @@ function closeSection() {
 function heading(title) {
   closeSection();
   sectionName = title.split(' ')[0].replace(/\.$/, '');
+  if (opts.waitQuiet > 0 && sectionName !== 'Targets') results.machine.sectionWaits[sectionName] = waitQuiet(Math.min(300, opts.waitQuiet), 2000);
   sectionSnap = cpuSnapshot();
   log(`\n== ${title} ==`);
   md.push(`\n### ${title}\n`);
@@ -602,6 +604,10 @@ async function main() {
   closeSection();
   const loads = Object.entries(results.machine.otherLoadBySection).filter(([, v]) => v !== null);
   if (loads.length) note(`Other work on the machine during each section, in CPUs of ${m.cpus}: ${loads.map(([k, v]) => `${k} ${v}`).join(', ')} (section 6 counts its own child processes).`);
+  results.machine.noisySections = loads.filter(([k, v]) => k !== '6' && v > 0.3).map(([k]) => k);
+  if (results.machine.noisySections.length) {
+    note(`WARNING: other work took more than 0.3 CPU during section(s) ${results.machine.noisySections.join(', ')}: their figures (and the targets built on them) are disturbed; run again on a quieter machine (--wait-quiet waits for one).`);
+  }
   heading('Targets');
   emit(
     ['target', 'ratio (median of rounds)', 'min', 'max', 'limit', 'met'],

@@ -85,14 +85,17 @@ function otherLoad(a, b) {
   return Number(Math.max(0, other / wallUs).toFixed(2));
 }
 
-/** Waits until other work uses less than 0.25 CPU over 5 s (or the limit passes); returns what it saw. */
-function waitQuiet(limitS) {
+/**
+ * Waits until other work uses less than 0.25 CPU over a window of windowMs
+ * (default 5 s), or until limitS seconds have passed; returns what it saw.
+ */
+function waitQuiet(limitS, windowMs = 5000) {
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const start = Date.now();
   let load = null;
   for (;;) {
     const a = cpuSnapshot();
-    Atomics.wait(sleeper, 0, 0, 5000);
+    Atomics.wait(sleeper, 0, 0, windowMs);
     load = otherLoad(a, cpuSnapshot());
     const waited = (Date.now() - start) / 1000;
     if (load === null || load < 0.25) return { waitedS: Math.round(waited), otherLoad: load, quiet: true };
