@@ -332,6 +332,7 @@ function workersSection(pool, totals) {
       rseqOverSharedBigInt64: paired(s['counter-rseq'], s['shared-bigint64']),
       rseqOverSharedInt32: paired(s['counter-rseq'], s['shared-int32']),
       paddedOverAtomics: paired(s['padded-slot'], s['counter-atomics']),
+      paddedOverSharedBigInt64: paired(s['padded-slot'], s['shared-bigint64']),
       paddedOverRseq: paired(s['padded-slot'], s['counter-rseq']),
       rseqOverAtomics: paired(s['counter-rseq'], s['counter-atomics']),
     };
@@ -555,7 +556,7 @@ function targets() {
   const w4 = R.workers4;
   const thr = (id) => (s.workers && s.workers.byWorkers[4] ? fmt(s.workers.byWorkers[4][id].opsPerSec.median / 1e6) : '-');
   target('workers4-shared', "4 workers: PerCpuCounter.add ('atomics') at least 3x the shared Atomics.add slot (BigInt64Array)", w4 && w4.atomicsOverSharedBigInt64, 3, 'min',
-    w4 && `counter ${thr('counter-atomics')} Mops/s, shared BigInt64 ${thr('shared-bigint64')}, shared Int32 ${thr('shared-int32')} (x${fmt(w4.atomicsOverSharedInt32.median)}); path 'rseq' ${thr('counter-rseq')} (x${fmt(w4.rseqOverSharedBigInt64.median)})`);
+    w4 && `counter ${thr('counter-atomics')} Mops/s, shared BigInt64 slot ${thr('shared-bigint64')}, shared Int32 slot ${thr('shared-int32')} (counter x${fmt(w4.atomicsOverSharedInt32.median)} of it); path 'rseq' ${thr('counter-rseq')} (x${fmt(w4.rseqOverSharedBigInt64.median)} of the BigInt64 slot); padded slots ${thr('padded-slot')} (x${fmt(paired(s.workers.samples[4]['padded-slot'], s.workers.samples[4]['shared-bigint64']).median)} of it)`);
   target('workers4-padded', "4 workers: PerCpuCounter.add ('atomics') within 1.3x of one padded slot per worker", w4 && w4.paddedOverAtomics, 1.3, 'max',
     w4 && `padded ${thr('padded-slot')} Mops/s, counter ${thr('counter-atomics')} Mops/s; path 'rseq' padded/rseq x${fmt(w4.paddedOverRseq.median)}`);
   const nat = s.native && s.native.single;
@@ -574,7 +575,7 @@ function recommend() {
   for (const w of s.workers.workerCounts) {
     const a = s.workers.byWorkers[w]['counter-atomics'].opsPerSec.median;
     const r = s.workers.byWorkers[w]['counter-rseq'].opsPerSec.median;
-    parts.push(`${w} workers: 'atomics' ${fmt(a / 1e6)}, 'rseq' ${fmt(r / 1e6)} Mops/s`);
+    parts.push(`${w} worker${w === 1 ? '' : 's'}: 'atomics' ${fmt(a / 1e6)}, 'rseq' ${fmt(r / 1e6)} Mops/s`);
     total++;
     if (a >= r) atomicsWins++;
   }
@@ -613,7 +614,8 @@ async function main() {
     ['target', 'ratio (median of rounds)', 'min', 'max', 'limit', 'met'],
     results.targets.map((t) => [t.description, t.ratio ? fmt(t.ratio.median) : '-', t.ratio ? fmt(t.ratio.min) : '-', t.ratio ? fmt(t.ratio.max) : '-', `${t.comparison || ''} ${t.limit}`, t.met === null ? 'not run' : t.met ? 'met' : 'MISSED']),
   );
-  for (const t of results.targets) if (t.detail) note(`- ${t.id}: ${t.detail}`);
+  const details = results.targets.filter((t) => t.detail).map((t) => `- ${t.id}: ${t.detail}`);
+  if (details.length) note(details.join('\n'));
   if (results.recommendation) {
     const rec = results.recommendation;
     note(`Default counter path from these figures: '${rec.defaultPath}' (faster in ${rec.atomicsWins} of ${rec.comparisons} comparisons for 'atomics'): ${rec.figures.join('; ')}.`);
