@@ -65,7 +65,7 @@
  *
  * Per-isolate state: worker threads are separate V8 isolates, so each one
  * loading this module gets its own simulated machine whose thread set is
- * "this real thread"; debugCounts() counts this isolate's thread only. The
+ * "this real thread"; debugCounts() is process-wide (shared-counts.ts). The
  * cross-isolate state is the mm_cid pool (shared-mmcid.ts), so live
  * workers get distinct mm_cid values below min(CPUs, live threads), and the
  * section locks and fence generations (shared-sections.ts). Both are
@@ -114,6 +114,7 @@ import {
   type SectionResult,
 } from './kernel/sections.js';
 import { SharedMmCidPool } from './shared-mmcid.js';
+import { AREAS, REGISTRATIONS, THREADS, releaseOnExit, sharedDebugCounts } from './shared-counts.js';
 import { SharedSectionLocks } from './shared-sections.js';
 
 export interface SimulatorBackendOptions {
@@ -207,6 +208,7 @@ function primeSharedState(): void {
     const cpus = hostCpus();
     SharedMmCidPool.forCpus(cpus);
     SharedSectionLocks.forCpus(cpus);
+    sharedDebugCounts();
   } catch {
     // No SharedArrayBuffer or environment data: each backend makes its own.
   }
@@ -248,7 +250,15 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
   let addonArea: bigint | null = null;
   let addonRegistered = false;
   let lastError: ErrnoInfo | null = null;
-  const counts = { registrations: 0, areas: 0 };
+  /** Registrations, areas and threads of the whole process (shared-counts.ts). */
+  const counts = sharedDebugCounts(share);
+  /** References: the thread counts while it holds at least one. */
+  const addRef = (): void => {
+    if (refs++ === 0) Atomics.add(counts, THREADS, 1);
+  };
+  const dropRef = (): void => {
+    if (--refs === 0) Atomics.sub(counts, THREADS, 1);
+  };
   const ops: OpCounts = { aborts: 0, moved: 0, attempts: 0 };
   /** This real thread's lock token (tid + 1, unique in the process). */
   const token = (pid + wt.threadId + 1) | 0 || 1;
@@ -346,7 +356,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
     if (t.registration) {
       // libc's registration, the backend's own, or one made by a test
       // driving the machine directly: take a reference on it.
-      refs++;
+      addRef();
       return;
     }
     const p = machine.profile;
@@ -360,20 +370,20 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       lastError = errnoInfo('alloc', 'ENOMEM');
       return;
     }
-    counts.areas++;
+    Atomics.add(counts, AREAS, 1);
     const r = machine.sysRseq(t, area, len, 0, signature);
     if (r.errno !== null) {
       machine.memory.unmap(area);
-      counts.areas--;
+      Atomics.sub(counts, AREAS, 1);
       lastError = errnoInfo('register', r.errno);
       return;
     }
     machine.returnToUser(t, 'syscall');
     addonArea = area;
     addonRegistered = true;
-    counts.registrations++;
+    Atomics.add(counts, REGISTRATIONS, 1);
     lastError = null;
-    refs++;
+    addRef();
   }
 
   function requireRegistration(t: SimThread): NonNullable<SimThread['registration']> {
@@ -458,7 +468,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
 
     debugCounts(): DebugCounts {
       ensureThread();
-      return { registrations: counts.registrations, areas: counts.areas, threads: refs > 0 ? 1 : 0 };
+      return { registrations: Atomics.load(counts, REGISTRATIONS), areas: Atomics.load(counts, AREAS), threads: Atomics.load(counts, THREADS) };
     },
 
     acquire(): RegistrationInfo {
@@ -534,23 +544,30 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
     release(): number {
       const t = ensureThread();
       if (refs === 0) return 0;
-      refs--;
-      if (refs === 0 && addonRegistered && addonArea !== null) {
+      if (refs === 1 && addonRegistered && addonArea !== null) {
         const reg = t.registration;
         const r = reg ? machine.sysRseq(t, reg.addr, reg.len, RSEQ_FLAG_UNREGISTER, reg.sig) : null;
         if (r && r.errno !== null) {
           lastError = errnoInfo('unregister', r.errno);
-          refs++;
           return refs;
         }
         machine.memory.unmap(addonArea);
         addonArea = null;
         addonRegistered = false;
-        counts.registrations--;
-        counts.areas--;
+        Atomics.sub(counts, REGISTRATIONS, 1);
+        Atomics.sub(counts, AREAS, 1);
       }
+      dropRef();
       return refs;
     },
   };
+  // A thread's references end with its isolate, as the native addon's do
+  // with its environment: a finished worker leaves nothing counted.
+  releaseOnExit(() => {
+    while (refs > 0) {
+      const before = refs;
+      if (backend.release() >= before) break; // unregister failed: keep what is
+    }
+  });
   return backend;
 }

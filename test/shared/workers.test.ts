@@ -19,8 +19,9 @@ interface Report {
 }
 
 describe.skipIf(skipShared)(`worker threads on the ${project} backend`, () => {
-  it('8 workers pinned to CPUs each read their own cpu_id, mm_cid and area', async () => {
+  it('8 workers pinned to CPUs each read their own cpu_id, mm_cid and area, and hold registrations only while they live', async () => {
     const cpus = rseq.getAffinity();
+    const before = rseq.debugCounts();
     const workers = Array.from(
       { length: 8 },
       (_, i) => new Worker(path.join(ROOT, 'test', 'helpers', 'worker-fields.cjs'), { workerData: { entry: DIST_ENTRY, cpu: cpus[i % cpus.length] } }),
@@ -34,9 +35,13 @@ describe.skipIf(skipShared)(`worker threads on the ${project} backend`, () => {
           }),
       ),
     );
+    // While they wait, the process counts this thread and the 8 workers as holding areas.
+    expect(rseq.debugCounts().threads).toBe(before.threads + 8);
     const exits = workers.map((w) => new Promise<number>((resolve) => w.once('exit', resolve)));
     for (const w of workers) w.postMessage('go');
     expect(await Promise.all(exits)).toEqual(Array(8).fill(0));
+    // A worker's registration ends with it.
+    expect(rseq.debugCounts()).toEqual(before);
 
     const fields = rseq.fields();
     for (const r of reports) {

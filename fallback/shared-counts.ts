@@ -1,0 +1,52 @@
+/**
+ * The simulator's registration bookkeeping (DebugCounts), process-wide like
+ * the native addon's: one small SharedArrayBuffer shared by every isolate
+ * through worker_threads environment data, as the mm_cid pool and the section
+ * locks are. Layout (Int32Array): [0] registrations, [1] areas, [2] threads.
+ * Isolates that cannot inherit it (see shared-mmcid.ts) count alone.
+ */
+import * as wt from 'node:worker_threads';
+
+export const REGISTRATIONS = 0;
+export const AREAS = 1;
+export const THREADS = 2;
+const KEY = 'rseq-simulator:debug-counts:v1';
+
+/** The process's counts (`share` false: a private set, for tests that drive one backend alone). */
+export function sharedDebugCounts(share = true): Int32Array {
+  if (share) {
+    let value: unknown;
+    try {
+      value = wt.getEnvironmentData(KEY);
+    } catch {
+      value = undefined;
+    }
+    if (value instanceof SharedArrayBuffer && value.byteLength >= 12) return new Int32Array(value, 0, 3);
+  }
+  const sab = new SharedArrayBuffer(12);
+  if (share) {
+    try {
+      wt.setEnvironmentData(KEY, sab);
+    } catch {
+      // No environment data: the counts stay local to this isolate.
+    }
+  }
+  return new Int32Array(sab);
+}
+
+/**
+ * Backends of this isolate whose thread still holds references when the
+ * isolate exits release them then (the native addon does it in its
+ * environment's cleanup hook), so a finished worker leaves nothing counted.
+ */
+const releaseAtExit = new Set<() => void>();
+let hooked = false;
+export function releaseOnExit(release: () => void): void {
+  releaseAtExit.add(release);
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', () => {
+      for (const r of releaseAtExit) r();
+    });
+  }
+}
