@@ -21,9 +21,12 @@
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "NAPI_DISABLE_CPP_EXCEPTIONS"
       ],
-      "cflags": ["-Wall", "-Wextra", "-Werror"],
+      # Hidden visibility: the core's calls to its own functions (op_add,
+      # op_current_id) are direct, not through the PLT (bench/README.md);
+      # only the module's init entry point is exported.
+      "cflags": ["-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
       "cflags!": ["-fexceptions", "-Wno-unused-parameter"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions", "-fvisibility=hidden", "-fvisibility-inlines-hidden"],
       "cflags_cc!": ["-fexceptions", "-std=gnu++17", "-std=gnu++20"],
       "libraries": ["-ldl", "-lpthread"],
       # Never unloaded, even when only a worker thread loaded it and that
