@@ -30,6 +30,12 @@ const MAX_CAPACITY = 1 << 20;
 export class PerCpuBuffer extends PerCpuBase {
   readonly recordSize: number;
   readonly capacity: number;
+  /**
+   * pop() copies into this record, then returns a copy of it. Backed by its own
+   * ArrayBuffer, so it lives off V8's heap and the native call need not move it
+   * there on every pop (a small `new Uint8Array(n)` lives on the heap).
+   */
+  readonly #scratch: Uint8Array;
 
   constructor(options: PerCpuBufferOptions) {
     const source = adopted();
@@ -45,6 +51,7 @@ export class PerCpuBuffer extends PerCpuBase {
     this.recordSize = this.params[0];
     this.capacity = this.params[1];
     this.needWords(HEADER_WORDS + this.slots * this.stride);
+    this.#scratch = new Uint8Array(new ArrayBuffer(this.recordSize));
   }
 
   /** This thread's handle on a buffer made elsewhere (pass `buffer.buffer` to a worker). */
@@ -92,9 +99,9 @@ export class PerCpuBuffer extends PerCpuBase {
       const e = this.load(count);
       if (e >= LOCKED) continue;
       if (e === 0) return null;
-      const out = new Uint8Array(this.recordSize);
+      const out = this.#scratch;
       if (this.backend.copyCommit(this.mode, id, this.words, count, e, out, 0, this.bytes, this.#recordOffset(id, e - 1), this.recordSize, e - 1, false) === OP_COMMITTED) {
-        return out;
+        return out.slice();
       }
     }
   }
