@@ -5,7 +5,7 @@
  * locks are. Layout (Int32Array): [0] registrations, [1] areas, [2] threads.
  * Isolates that cannot inherit it (see shared-mmcid.ts) count alone.
  */
-import * as wt from 'node:worker_threads';
+import { environmentBuffer } from './environment-buffer.js';
 
 export const REGISTRATIONS = 0;
 export const AREAS = 1;
@@ -14,24 +14,7 @@ const KEY = 'rseq-simulator:debug-counts:v1';
 
 /** The process's counts (`share` false: a private set, for tests that drive one backend alone). */
 export function sharedDebugCounts(share = true): Int32Array {
-  if (share) {
-    let value: unknown;
-    try {
-      value = wt.getEnvironmentData(KEY);
-    } catch {
-      value = undefined;
-    }
-    if (value instanceof SharedArrayBuffer && value.byteLength >= 12) return new Int32Array(value, 0, 3);
-  }
-  const sab = new SharedArrayBuffer(12);
-  if (share) {
-    try {
-      wt.setEnvironmentData(KEY, sab);
-    } catch {
-      // No environment data: the counts stay local to this isolate.
-    }
-  }
-  return new Int32Array(sab);
+  return new Int32Array(environmentBuffer(KEY, 12, undefined, share), 0, 3);
 }
 
 /**

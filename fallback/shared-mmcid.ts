@@ -23,7 +23,7 @@
  * that never loaded it) get their own pool; a worker killed with
  * Worker.terminate() does not run its 'exit' handlers and keeps its slot.
  */
-import * as wt from 'node:worker_threads';
+import { environmentBuffer } from './environment-buffer.js';
 import type { MmCidSource } from './kernel/mmcid.js';
 
 const HEADER = 3;
@@ -50,23 +50,9 @@ export class SharedMmCidPool implements MmCidSource {
 
   /** A pool of `cpus` slots; fresh unless this isolate inherited one. */
   static forCpus(cpus: number): SharedMmCidPool {
-    const key = keyFor(cpus);
-    let value: unknown;
-    try {
-      value = wt.getEnvironmentData(key);
-    } catch {
-      value = undefined;
-    }
-    if (value instanceof SharedArrayBuffer && value.byteLength >= (HEADER + 2 * cpus) * 4) {
-      return new SharedMmCidPool(value);
-    }
-    const sab = new SharedArrayBuffer((HEADER + 2 * cpus) * 4);
-    new Int32Array(sab)[CPUS] = cpus;
-    try {
-      wt.setEnvironmentData(key, sab);
-    } catch {
-      // Environment data unavailable: the pool stays local to this isolate.
-    }
+    const sab = environmentBuffer(keyFor(cpus), (HEADER + 2 * cpus) * 4, (b) => {
+      new Int32Array(b)[CPUS] = cpus;
+    });
     return new SharedMmCidPool(sab);
   }
 

@@ -36,7 +36,7 @@
  * created a simulator backend) get their own locks, and then sections of
  * threads in different groups are not serialised.
  */
-import * as wt from 'node:worker_threads';
+import { environmentBuffer } from './environment-buffer.js';
 
 const MAGIC = 0x72736c6b;
 const HEADER = 4;
@@ -73,27 +73,16 @@ export class SharedSectionLocks {
 
   /** The process's locks for a machine of `cpus` CPUs (fresh unless this isolate inherited them). */
   static forCpus(cpus: number, share = true): SharedSectionLocks {
-    const key = keyFor(cpus);
-    if (share) {
-      let value: unknown;
-      try {
-        value = wt.getEnvironmentData(key);
-      } catch {
-        value = undefined;
-      }
-      if (value instanceof SharedArrayBuffer && value.byteLength >= SharedSectionLocks.bytesFor(cpus)) return new SharedSectionLocks(value);
-    }
-    const sab = new SharedArrayBuffer(SharedSectionLocks.bytesFor(cpus));
-    const a = new Int32Array(sab);
-    a[0] = MAGIC;
-    a[1] = cpus;
-    if (share) {
-      try {
-        wt.setEnvironmentData(key, sab);
-      } catch {
-        // Environment data unavailable: the locks stay local to this isolate.
-      }
-    }
+    const sab = environmentBuffer(
+      keyFor(cpus),
+      SharedSectionLocks.bytesFor(cpus),
+      (b) => {
+        const a = new Int32Array(b);
+        a[0] = MAGIC;
+        a[1] = cpus;
+      },
+      share,
+    );
     return new SharedSectionLocks(sab);
   }
 
