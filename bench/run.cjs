@@ -100,7 +100,7 @@ if (!fs.existsSync(entry)) {
 }
 const pkg = require(entry);
 const { rseq } = pkg;
-const addonPath = process.env.RSEQ_ADDON && process.env.RSEQ_ADDON.trim() ? path.resolve(process.env.RSEQ_ADDON.trim()) : path.join(ROOT, 'build', 'Release', 'rseq.node');
+const addonPath = contenders.addonPath(ROOT);
 const native = rseq.backend === 'native';
 let binding = null;
 if (native) {

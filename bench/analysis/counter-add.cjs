@@ -20,24 +20,13 @@
 //   loop: u32 + Atomics    no class: the load and the add inline in the loop
 //   Atomics.add BigInt64   fixed index (the target's reference)
 //   Atomics.add Int32      fixed index
-const path = require('node:path');
 const { runAlternating } = require('../lib/micro.cjs');
 const { fmt, table } = require('../lib/stats.cjs');
-const { waitQuiet } = require('../lib/machine.cjs');
+const { analysisSetup } = require('../lib/analysis.cjs');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const pkg = require(path.join(ROOT, 'dist', 'cjs', 'src', 'index.js'));
+const { pkg, addonPath, rounds, ms } = analysisSetup('counter-add', { rounds: 9, ms: 40 });
 const { rseq, PerCpuCounter } = pkg;
-if (rseq.backend !== 'native') throw new Error(`counter-add: needs the native backend (${rseq.fallbackReason})`);
-const binding = require(process.env.RSEQ_ADDON ? path.resolve(process.env.RSEQ_ADDON) : path.join(ROOT, 'build', 'Release', 'rseq.node'));
-
-if (process.argv.includes('--wait-quiet')) console.log(JSON.stringify(waitQuiet(1800)));
-const arg = (name, d) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : d;
-};
-const rounds = arg('--rounds', 9);
-const ms = arg('--ms', 40);
+const binding = require(addonPath);
 
 const counter = new PerCpuCounter({ path: 'atomics' });
 const words = new BigInt64Array(counter.buffer);

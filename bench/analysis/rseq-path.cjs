@@ -11,23 +11,13 @@
 //   binding.opAdd(0, id, ...)     the add section: 5 arguments, one a BigInt64Array
 //   binding.benchLoop(1 add)      one call that runs one add through percpu.h
 //   counter.add()                 PerCpuCounter.add, path 'rseq' (id from the view + opAdd)
-const path = require('node:path');
 const { runAlternating } = require('../lib/micro.cjs');
 const { fmt, table } = require('../lib/stats.cjs');
-const { waitQuiet } = require('../lib/machine.cjs');
+const { analysisSetup } = require('../lib/analysis.cjs');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const { rseq, PerCpuCounter } = require(path.join(ROOT, 'dist', 'cjs', 'src', 'index.js'));
-if (rseq.backend !== 'native') throw new Error(`rseq-path: needs the native backend (${rseq.fallbackReason})`);
-const binding = require(process.env.RSEQ_ADDON ? path.resolve(process.env.RSEQ_ADDON) : path.join(ROOT, 'build', 'Release', 'rseq.node'));
-
-if (process.argv.includes('--wait-quiet')) console.log(JSON.stringify(waitQuiet(1800)));
-const arg = (name, d) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : d;
-};
-const rounds = arg('--rounds', 7);
-const ms = arg('--ms', 40);
+const { pkg, addonPath, rounds, ms } = analysisSetup('rseq-path', { rounds: 7, ms: 40 });
+const { rseq, PerCpuCounter } = pkg;
+const binding = require(addonPath);
 
 const counter = new PerCpuCounter({ path: 'rseq' });
 const slots = Math.max(...rseq.possibleCpus()) + 1;

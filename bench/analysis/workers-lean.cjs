@@ -9,24 +9,12 @@
 //
 //   lean per-CPU add   Atomics.add(words, 8 + view.cpuId * 8, 1n) written in the
 //                      loop, on the same counter's SharedArrayBuffer
-const path = require('node:path');
 const contenders = require('../lib/contenders.cjs');
 const { Pool } = require('../lib/pool.cjs');
 const { summary, fmt, table } = require('../lib/stats.cjs');
-const { waitQuiet } = require('../lib/machine.cjs');
+const { analysisSetup } = require('../lib/analysis.cjs');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const entry = contenders.distEntry(ROOT);
-const pkg = require(entry);
-if (pkg.rseq.backend !== 'native') throw new Error(`workers-lean: needs the native backend (${pkg.rseq.fallbackReason})`);
-const addonPath = process.env.RSEQ_ADDON ? path.resolve(process.env.RSEQ_ADDON) : path.join(ROOT, 'build', 'Release', 'rseq.node');
-if (process.argv.includes('--wait-quiet')) console.log(JSON.stringify(waitQuiet(1800)));
-const arg = (name, d) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : d;
-};
-const rounds = arg('--rounds', 7);
-const ms = arg('--ms', 200);
+const { ROOT, entry, pkg, addonPath, rounds, ms } = analysisSetup('workers-lean', { rounds: 7, ms: 200 });
 const counts = [1, 2, 4, 8];
 
 const LEAN = { id: 'lean-percpu', label: 'lean per-CPU add (no class)', setup: 'const w = new BigInt64Array(ctx.counters.atomics.buffer); const v = ctx.view;', body: 'Atomics.add(w, 8 + v.cpuId * 8, 1n);' };

@@ -55,6 +55,12 @@ function distEntry(root) {
   return path.join(root, 'dist', 'cjs', 'src', 'index.js');
 }
 
+/** The addon the package loads: RSEQ_ADDON when set (as in src/native.ts), else build/Release/rseq.node. */
+function addonPath(root) {
+  const chosen = process.env.RSEQ_ADDON && process.env.RSEQ_ADDON.trim();
+  return chosen ? path.resolve(chosen) : path.join(root, 'build', 'Release', 'rseq.node');
+}
+
 /**
  * Shared state made once in the main thread; `wire` is what goes to workers
  * (SharedArrayBuffers only).
@@ -113,4 +119,4 @@ function makeCtx(pkg, wire, workerIndex) {
   };
 }
 
-module.exports = { CPU_ID, ADD, WORKERS, BUFFER, RECORD_SIZE, BUFFER_CAPACITY, distEntry, makeShared, makeCtx };
+module.exports = { CPU_ID, ADD, WORKERS, BUFFER, RECORD_SIZE, BUFFER_CAPACITY, distEntry, addonPath, makeShared, makeCtx };
