@@ -14,7 +14,7 @@ const { Pool } = require('../lib/pool.cjs');
 const { summary, fmt, table } = require('../lib/stats.cjs');
 const { analysisSetup } = require('../lib/analysis.cjs');
 
-const { ROOT, entry, pkg, addonPath, rounds, ms } = analysisSetup('workers-lean', { rounds: 7, ms: 200 });
+const { entry, pkg, addonPath, rounds, ms } = analysisSetup('workers-lean', { rounds: 7, ms: 200 });
 const counts = [1, 2, 4, 8];
 
 const LEAN = { id: 'lean-percpu', label: 'lean per-CPU add (no class)', setup: 'const w = new BigInt64Array(ctx.counters.atomics.buffer); const v = ctx.view;', body: 'Atomics.add(w, 8 + v.cpuId * 8, 1n);' };
