@@ -21,7 +21,8 @@ import { area, backend, current } from '../thread.js';
 export const HEADER_WORDS = 8;
 /** Words in one 64-byte cache line. */
 export const LINE_WORDS = 8;
-const LAYOUT_VERSION = 1;
+/** 2: the counter gained its base word, Int32 lane and sequence-lock line. */
+const LAYOUT_VERSION = 2;
 
 /**
  * A word holding LOCKED + v belongs to a thread working on another CPU's slot

@@ -1,14 +1,29 @@
 /**
- * PerCpuCounter: one 64-bit slot per possible CPU (or concurrency id), each on
- * its own cache line, in a SharedArrayBuffer that workers share.
+ * PerCpuCounter: one 64-byte slot per possible CPU (or concurrency id), in a
+ * SharedArrayBuffer that workers share.
  *
- * Two ways to add, equally exact:
+ * Two ways to add, equally exact, and safe to mix on one buffer:
  * - 'atomics': read the id from the rseq area (one load) and Atomics.add on
- *   that slot. Exact because the add is atomic; per-CPU because threads on
- *   different CPUs touch different lines. No call into the backend.
+ *   that slot's 32-bit lane. Exact because the add is atomic; per-CPU because
+ *   threads on different CPUs touch different lines. No call into the backend.
+ *   An Int32 Atomics.add returns a number where a BigInt64 one allocates a
+ *   bigint, which is most of the difference in the benchmark. A lane that
+ *   reaches ±2^30 is folded into the slot's 64-bit base; amounts past ±2^16
+ *   go to the base directly.
  * - 'rseq': the add critical section, retried until it commits: a plain add
- *   on this CPU's slot that the kernel aborts if the thread is preempted or
- *   migrated. One call into the backend per attempt.
+ *   on this CPU's 64-bit rseq word that the kernel aborts if the thread is
+ *   preempted or migrated. One call into the backend per attempt.
+ *
+ * Slot layout (64-bit words):
+ *   word 0  rseq word: written only by critical sections on that CPU (never
+ *           by Atomics, never by reset, so no plain store can undo another
+ *           thread's atomic write)
+ *   word 1  base: written only with Atomics (folds, large amounts, reset)
+ *   word 2  low half: the Int32 lane of the 'atomics' path
+ * The value of a slot is word0 + word1 + lane. Folding moves an amount from
+ * the lane to the base in two steps; a sequence lock in the line after the
+ * slots makes readers retry across a fold or a reset, so a reader never sees
+ * an amount in both places or in neither.
  */
 import { OP_COMMITTED } from '../backend.js';
 import type { IndexMode } from '../backend.js';
@@ -24,6 +39,18 @@ export interface PerCpuCounterOptions {
   path?: CounterPath;
 }
 
+/** Largest amount (in magnitude) the 'atomics' path adds to the Int32 lane. */
+export const LANE_MAX_ADD = 2 ** 16;
+/**
+ * A lane at or past ±FOLD_AT is folded into the base. Each thread folds before
+ * its add returns, so at most one lane-sized amount per thread is ever past
+ * FOLD_AT: the lane cannot overflow below 2^14 threads on one buffer.
+ */
+export const FOLD_AT = 2 ** 30;
+const BASE_WORD = 1;
+/** Int32 index of the lane within a slot (the low half of word 2). */
+const LANE_INT32 = 4;
+
 function checkPath(path: unknown): CounterPath {
   if (path === undefined || path === 'atomics' || path === 'rseq') return path ?? 'atomics';
   throw new TypeError(`PerCpuCounter: path must be 'atomics' or 'rseq', not ${JSON.stringify(path)}`);
@@ -38,13 +65,23 @@ function checkCount(n: unknown): number {
 export class PerCpuCounter extends PerCpuBase {
   /** The path add() takes. */
   readonly path: CounterPath;
+  readonly #i32: Int32Array;
+  /** Int32 index of slot 0's lane, and Int32 elements per slot. */
+  readonly #lane0: number;
+  readonly #laneStride: number;
+  /** Int32 index of the sequence lock (even: quiet, odd: a fold or reset is moving amounts). */
+  readonly #seq: number;
 
   constructor(options: PerCpuCounterOptions = {}) {
     const source = adopted();
     const path = checkPath(options.path);
-    super('counter', source ?? { mode: checkMode('counter', options.mode), slots: slotCount(backend()), stride: LINE_WORDS, tailWords: 0, params: [0, 0, 0] });
-    this.needWords(HEADER_WORDS + this.slots * this.stride);
+    super('counter', source ?? { mode: checkMode('counter', options.mode), slots: slotCount(backend()), stride: LINE_WORDS, tailWords: LINE_WORDS, params: [0, 0, 0] });
+    this.needWords(HEADER_WORDS + this.slots * this.stride + LINE_WORDS);
     this.path = path;
+    this.#i32 = new Int32Array(this.buffer);
+    this.#lane0 = HEADER_WORDS * 2 + LANE_INT32;
+    this.#laneStride = this.stride * 2;
+    this.#seq = (HEADER_WORDS + this.slots * this.stride) * 2;
   }
 
   /**
@@ -57,22 +94,30 @@ export class PerCpuCounter extends PerCpuBase {
 
   /** Adds n (default 1) to the calling CPU's slot. */
   add(n: number = 1): void {
+    if (this.path === 'atomics' && (n | 0) === n && n <= LANE_MAX_ADD && n >= -LANE_MAX_ADD) {
+      const id = this.id();
+      const now = Atomics.add(this.#i32, this.#lane0 + id * this.#laneStride, n) + n;
+      if (now >= FOLD_AT || now <= -FOLD_AT) this.#fold(id);
+      return;
+    }
     const count = checkCount(n);
     if (this.path === 'atomics') {
-      Atomics.add(this.words, HEADER_WORDS + this.id() * this.stride, count === 1 ? 1n : BigInt(count));
+      Atomics.add(this.words, this.slotWord(this.id()) + BASE_WORD, BigInt(count));
       return;
     }
     for (;;) {
       const id = this.id();
-      if (this.backend.add(this.mode, id, this.words, HEADER_WORDS + id * this.stride, count) === OP_COMMITTED) return;
+      if (this.backend.add(this.mode, id, this.words, this.slotWord(id), count) === OP_COMMITTED) return;
     }
   }
 
   /** The exact sum of all slots, as a bigint. */
   valueBigInt(): bigint {
-    let sum = 0n;
-    for (let i = 0; i < this.slots; i++) sum += Atomics.load(this.words, HEADER_WORDS + i * this.stride);
-    return sum;
+    return this.#read(() => {
+      let sum = 0n;
+      for (let i = 0; i < this.slots; i++) sum += this.#slotValue(i);
+      return sum;
+    });
   }
 
   /** The exact sum of all slots; a RangeError when it is past Number.MAX_SAFE_INTEGER (use valueBigInt()). */
@@ -86,17 +131,62 @@ export class PerCpuCounter extends PerCpuBase {
 
   /** Each slot's value, indexed by id. */
   perCpu(): bigint[] {
-    return Array.from({ length: this.slots }, (_, i) => Atomics.load(this.words, HEADER_WORDS + i * this.stride));
+    return this.#read(() => Array.from({ length: this.slots }, (_, i) => this.#slotValue(i)));
   }
 
   /**
-   * Sets every slot to 0 and returns what they held. Each slot is exchanged
-   * atomically, so an add that races with reset() is either in the returned
-   * total or stays in the counter: nothing is lost.
+   * Takes what every slot holds and returns it, leaving the counter at 0 plus
+   * whatever was added meanwhile: an add that races with reset() is either in
+   * the returned total or stays in the counter, never both, never neither.
+   * The rseq word is only read (sections own it); the base takes its negation.
    */
   reset(): bigint {
-    let taken = 0n;
-    for (let i = 0; i < this.slots; i++) taken += Atomics.exchange(this.words, HEADER_WORDS + i * this.stride, 0n);
-    return taken;
+    return this.#write(() => {
+      let taken = 0n;
+      for (let i = 0; i < this.slots; i++) {
+        const w = this.slotWord(i);
+        const r = Atomics.load(this.words, w);
+        const lane = Atomics.exchange(this.#i32, this.#lane0 + i * this.#laneStride, 0);
+        const base = Atomics.exchange(this.words, w + BASE_WORD, -r);
+        taken += r + base + BigInt(lane);
+      }
+      return taken;
+    });
+  }
+
+  #slotValue(i: number): bigint {
+    const w = this.slotWord(i);
+    return Atomics.load(this.words, w) + Atomics.load(this.words, w + BASE_WORD) + BigInt(Atomics.load(this.#i32, this.#lane0 + i * this.#laneStride));
+  }
+
+  /** Moves slot id's lane into its base. */
+  #fold(id: number): void {
+    this.#write(() => {
+      const lane = Atomics.exchange(this.#i32, this.#lane0 + id * this.#laneStride, 0);
+      Atomics.add(this.words, this.slotWord(id) + BASE_WORD, BigInt(lane));
+    });
+  }
+
+  /** Runs f with the sequence lock held (odd); folds and resets are rare, so waiting is a spin. */
+  #write<T>(f: () => T): T {
+    for (;;) {
+      const s = Atomics.load(this.#i32, this.#seq);
+      if ((s & 1) === 0 && Atomics.compareExchange(this.#i32, this.#seq, s, s + 1) === s) break;
+    }
+    try {
+      return f();
+    } finally {
+      Atomics.add(this.#i32, this.#seq, 1);
+    }
+  }
+
+  /** Runs f until no fold or reset overlapped it. */
+  #read<T>(f: () => T): T {
+    for (;;) {
+      const s = Atomics.load(this.#i32, this.#seq);
+      if ((s & 1) !== 0) continue;
+      const v = f();
+      if (Atomics.load(this.#i32, this.#seq) === s) return v;
+    }
   }
 }

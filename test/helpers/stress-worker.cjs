@@ -23,7 +23,19 @@ session.post('Profiler.start');
 let step;
 if (kind === 'counter') {
   const c = PerCpuCounter.from(workerData.buffer, { path: workerData.path });
-  step = () => c.add(1);
+  const amount = workerData.amount ?? 1;
+  step = () => c.add(amount);
+} else if (kind === 'counter-mixed') {
+  // Both paths on one buffer, amounts that fill the 'atomics' lane (folds) or
+  // bypass it (the base word); out.added is what this worker added.
+  const handles = [PerCpuCounter.from(workerData.buffer, { path: 'atomics' }), PerCpuCounter.from(workerData.buffer, { path: 'rseq' })];
+  const amounts = [65536, 1, 65536, 65537, 65536, 3, 65536, -2];
+  out.added = 0;
+  step = (i) => {
+    const n = amounts[i % amounts.length];
+    handles[(i >> 3) & 1].add(n);
+    out.added += n;
+  };
 } else if (kind === 'buffer') {
   // Each record is (worker, sequence); every other push is followed by a pop.
   const b = PerCpuBuffer.from(workerData.buffer);

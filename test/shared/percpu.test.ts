@@ -46,6 +46,38 @@ describe.skipIf(skipShared)(`per-CPU structures on the ${project} backend`, () =
       expect(b.path).toBe('rseq');
     });
 
+    for (const path of ['atomics', 'rseq'] as const) {
+      it(`${path}: stays exact past what 32 bits hold on one CPU, up and down, with amounts of every size`, () => {
+        const c = new PerCpuCounter({ path });
+        rseq.setAffinity([allowed[0]!]);
+        // 2^16 is the largest amount the 'atomics' path puts in its Int32 lane; 2^16 + 1 goes to the 64-bit base.
+        for (let i = 0; i < 40_000; i++) c.add(65536);
+        expect(c.value()).toBe(40_000 * 65536);
+        for (let i = 0; i < 80_000; i++) c.add(-65536);
+        expect(c.value()).toBe(-40_000 * 65536);
+        c.add(65537);
+        c.add(2 ** 40);
+        expect(c.value()).toBe(-40_000 * 65536 + 65537 + 2 ** 40);
+        expect(c.perCpu()[allowed[0]!]).toBe(BigInt(-40_000 * 65536 + 65537 + 2 ** 40));
+        expect(c.reset()).toBe(BigInt(-40_000 * 65536 + 65537 + 2 ** 40));
+        expect(c.valueBigInt()).toBe(0n);
+      });
+    }
+
+    it('atomics and rseq handles on one buffer, with resets between, add up exactly', () => {
+      const a = new PerCpuCounter({ path: 'atomics' });
+      const r = PerCpuCounter.from(a.buffer, { path: 'rseq' });
+      let taken = 0n;
+      for (let i = 0; i < 3000; i++) {
+        a.add(i);
+        r.add(i + 1);
+        if (i % 1000 === 999) taken += (Math.floor(i / 1000) % 2 === 0 ? a : r).reset();
+      }
+      const expected = BigInt((2999 * 3000) / 2 + (3000 * 3001) / 2);
+      expect(taken + a.valueBigInt()).toBe(expected);
+      expect(r.valueBigInt()).toBe(a.valueBigInt());
+    });
+
     it('past the safe integers value() refuses and valueBigInt() is exact', () => {
       const c = new PerCpuCounter();
       c.add(Number.MAX_SAFE_INTEGER);

@@ -98,6 +98,49 @@ describe.skipIf(skipShared)(`stress on the ${project} backend`, () => {
     });
   }
 
+  it('PerCpuCounter, both paths on one buffer with folds: resets while workers add lose nothing and count nothing twice', async () => {
+    const c = new PerCpuCounter();
+    let taken = 0n;
+    let resets = 0;
+    const reports = await runWorkers({ kind: 'counter-mixed', buffer: c.buffer, reps: R(100_000), abortSeen: null }, async (done) => {
+      while (!done()) {
+        taken += c.reset();
+        resets++;
+        await new Promise((r) => setImmediate(r));
+      }
+    });
+    const added = sum(reports, (r) => (r as Report & { added: number }).added);
+    console.info(`stress ${project} counter mixed: resets ${resets}, added ${added}`);
+    // More than 2^31 per possible CPU went through the Int32 lanes: they folded.
+    expect(added).toBeGreaterThan(2 ** 31 * (Math.max(...rseq.possibleCpus()) + 1));
+    expect(resets).toBeGreaterThan(2);
+    expect(taken + c.valueBigInt()).toBe(BigInt(added));
+  });
+
+  it('PerCpuCounter: a reader during folds never sees the sum go down while every amount is positive', async () => {
+    const c = new PerCpuCounter();
+    let reads = 0;
+    let drops = 0;
+    let last = 0n;
+    const reports = await runWorkers({ kind: 'counter', buffer: c.buffer, reps: R(100_000), path: 'atomics', amount: 65536, abortSeen: null }, async (done) => {
+      while (!done()) {
+        for (let i = 0; i < 100; i++, reads++) {
+          const v = c.valueBigInt();
+          if (v < last) drops++;
+          last = v;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    });
+    const ops = sum(reports, (r) => r.ops);
+    console.info(`stress ${project} counter readers: reads ${reads}`);
+    expect(ops * 65536).toBeGreaterThan(2 ** 31 * (Math.max(...rseq.possibleCpus()) + 1));
+    expect(reads).toBeGreaterThan(100);
+    expect(drops).toBe(0);
+    expect(last).toBeLessThanOrEqual(c.valueBigInt());
+    expect(c.valueBigInt()).toBe(BigInt(ops * 65536));
+  });
+
   it('PerCpuBuffer: 12 workers push 40000 records each and pop half; nothing lost or duplicated', async () => {
     const reps = R(40_000);
     // Each worker leaves at most half of its (up to 4 x reps) records behind.
