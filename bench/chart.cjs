@@ -21,9 +21,10 @@ const COLORS = {
   'shared-bigint64': '#d62728',
   'shared-int32': '#ff7f0e',
   'padded-slot': '#2ca02c',
+  'padded-slot-int32': '#8c564b',
 };
-const DASH = { 'padded-slot': '6 4', 'shared-int32': '2 3' };
-const FALLBACK = ['#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+const DASH = { 'padded-slot': '6 4', 'padded-slot-int32': '6 4', 'shared-int32': '2 3' };
+const FALLBACK = ['#17becf', '#e377c2', '#7f7f7f', '#bcbd22'];
 
 function esc(s) {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

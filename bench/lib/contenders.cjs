@@ -35,9 +35,15 @@ const WORKERS = [
   { id: 'shared-int32', label: 'one shared Atomics.add slot (Int32Array)', setup: 'const s = ctx.shared.i32;', body: 'Atomics.add(s, 0, 1);' },
   {
     id: 'padded-slot',
-    label: 'one padded slot per worker (ideal)',
+    label: 'one padded slot per worker, BigInt64Array (ideal)',
     setup: 'const p = ctx.shared.padded; const k = ctx.workerIndex * 8;',
     body: 'Atomics.add(p, k, 1n);',
+  },
+  {
+    id: 'padded-slot-int32',
+    label: 'one padded slot per worker, Int32Array (ideal)',
+    setup: 'const p = ctx.shared.padded32; const k = ctx.workerIndex * 16;',
+    body: 'Atomics.add(p, k, 1);',
   },
 ];
 
@@ -80,6 +86,7 @@ function makeShared(pkg) {
     sharedB64: new SharedArrayBuffer(64),
     sharedI32: new SharedArrayBuffer(64),
     padded: new SharedArrayBuffer(64 * 9),
+    padded32: new SharedArrayBuffer(64 * 9),
     percpuBuffer: new PerCpuBuffer({ recordSize: RECORD_SIZE, capacity: BUFFER_CAPACITY }).buffer,
     lockedStack: LockedStack.create(RECORD_SIZE, BUFFER_CAPACITY).buffer,
     // benchLoop's words: one line per possible CPU and one shared line.
@@ -107,6 +114,7 @@ function makeCtx(pkg, wire, workerIndex) {
       b64: new BigInt64Array(wire.sharedB64),
       i32: new Int32Array(wire.sharedI32),
       padded: new BigInt64Array(wire.padded),
+      padded32: new Int32Array(wire.padded32),
     },
     buffers: {
       percpu: PerCpuBuffer.from(wire.percpuBuffer),

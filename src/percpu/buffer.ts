@@ -13,7 +13,7 @@ import { OP_COMMITTED } from '../backend.js';
 import type { IndexMode } from '../backend.js';
 import { RseqError } from '../errors.js';
 import { backend } from '../thread.js';
-import { HEADER_WORDS, LOCKED, PerCpuBase, adopt, adopted, checkMode, checkPositiveInt, lines, slotCount } from './core.js';
+import { HEADER_WORDS, LOCKED, PerCpuBase, type Layout, adopt, adopted, checkMode, checkPositiveInt, lines, slotCount } from './core.js';
 
 export interface PerCpuBufferOptions {
   /** Bytes in each record. */
@@ -27,6 +27,15 @@ export interface PerCpuBufferOptions {
 const MAX_RECORD = 1 << 16;
 const MAX_CAPACITY = 1 << 20;
 
+/** The layout of a new buffer, from checked options. */
+function newLayout(options: PerCpuBufferOptions): Layout {
+  if (typeof options !== 'object' || options === null) throw new TypeError('PerCpuBuffer: options { recordSize, capacity } are required');
+  const recordSize = checkPositiveInt('buffer', 'recordSize', options.recordSize, MAX_RECORD);
+  const capacity = checkPositiveInt('buffer', 'capacity', options.capacity, MAX_CAPACITY);
+  const stride = lines(1 + Math.ceil((recordSize * capacity) / 8));
+  return { mode: checkMode('buffer', options.mode), slots: slotCount(backend()), stride, tailWords: 0, params: [recordSize, capacity, 0] };
+}
+
 export class PerCpuBuffer extends PerCpuBase {
   readonly recordSize: number;
   readonly capacity: number;
@@ -39,15 +48,7 @@ export class PerCpuBuffer extends PerCpuBase {
 
   constructor(options: PerCpuBufferOptions) {
     const source = adopted();
-    if (source === undefined) {
-      if (typeof options !== 'object' || options === null) throw new TypeError('PerCpuBuffer: options { recordSize, capacity } are required');
-      const recordSize = checkPositiveInt('buffer', 'recordSize', options.recordSize, MAX_RECORD);
-      const capacity = checkPositiveInt('buffer', 'capacity', options.capacity, MAX_CAPACITY);
-      const stride = lines(1 + Math.ceil((recordSize * capacity) / 8));
-      super('buffer', { mode: checkMode('buffer', options.mode), slots: slotCount(backend()), stride, tailWords: 0, params: [recordSize, capacity, 0] });
-    } else {
-      super('buffer', source);
-    }
+    super('buffer', source ?? newLayout(options));
     this.recordSize = this.params[0];
     this.capacity = this.params[1];
     this.needWords(HEADER_WORDS + this.slots * this.stride);

@@ -40,13 +40,13 @@ export interface PerCpuCounterOptions {
 }
 
 /** Largest amount (in magnitude) the 'atomics' path adds to the Int32 lane. */
-export const LANE_MAX_ADD = 2 ** 16;
+const LANE_MAX_ADD = 2 ** 16;
 /**
  * A lane at or past ±FOLD_AT is folded into the base. Each thread folds before
  * its add returns, so at most one lane-sized amount per thread is ever past
  * FOLD_AT: the lane cannot overflow below 2^14 threads on one buffer.
  */
-export const FOLD_AT = 2 ** 30;
+const FOLD_AT = 2 ** 30;
 const BASE_WORD = 1;
 /** Int32 index of the lane within a slot (the low half of word 2). */
 const LANE_INT32 = 4;
@@ -94,12 +94,18 @@ export class PerCpuCounter extends PerCpuBase {
 
   /** Adds n (default 1) to the calling CPU's slot. */
   add(n: number = 1): void {
-    if (this.path === 'atomics' && (n | 0) === n && n <= LANE_MAX_ADD && n >= -LANE_MAX_ADD) {
+    // Kept small so that callers' hot loops inline it; every other case is #addOther.
+    if (this.path === 'atomics' && (n | 0) === n && n <= 65536 && n >= -65536) {
       const id = this.id();
       const now = Atomics.add(this.#i32, this.#lane0 + id * this.#laneStride, n) + n;
-      if (now >= FOLD_AT || now <= -FOLD_AT) this.#fold(id);
+      if (now >= 1073741824 || now <= -1073741824) this.#fold(id);
       return;
     }
+    this.#addOther(n);
+  }
+
+  /** add() for the 'rseq' path, amounts past the lane's limit, and bad input. */
+  #addOther(n: unknown): void {
     const count = checkCount(n);
     if (this.path === 'atomics') {
       Atomics.add(this.words, this.slotWord(this.id()) + BASE_WORD, BigInt(count));

@@ -13,7 +13,7 @@
 import { OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED } from '../backend.js';
 import type { IndexMode } from '../backend.js';
 import { backend } from '../thread.js';
-import { HEADER_WORDS, LINE_WORDS, LOCKED, PerCpuBase, adopt, adopted, checkMode, checkPositiveInt, slotCount } from './core.js';
+import { HEADER_WORDS, LINE_WORDS, LOCKED, PerCpuBase, type Layout, adopt, adopted, checkMode, checkPositiveInt, slotCount } from './core.js';
 
 export interface PerCpuPoolOptions {
   /** Indices in the pool: 0 to size - 1. */
@@ -26,20 +26,20 @@ export interface PerCpuPoolOptions {
 const EMPTY = 2 ** 51;
 const MAX_SIZE = 2 ** 31 - 1;
 
+/** The layout of a new pool, from checked options. */
+function newLayout(options: PerCpuPoolOptions): Layout {
+  if (typeof options !== 'object' || options === null) throw new TypeError('PerCpuPool: options { size } are required');
+  const size = checkPositiveInt('pool', 'size', options.size, MAX_SIZE);
+  return { mode: checkMode('pool', options.mode), slots: slotCount(backend()), stride: LINE_WORDS, tailWords: size, params: [size, 0, 0] };
+}
+
 export class PerCpuPool extends PerCpuBase {
   readonly size: number;
   readonly #next: number;
 
   constructor(options: PerCpuPoolOptions) {
     const source = adopted();
-    if (source === undefined) {
-      if (typeof options !== 'object' || options === null) throw new TypeError('PerCpuPool: options { size } are required');
-      const size = checkPositiveInt('pool', 'size', options.size, MAX_SIZE);
-      const b = backend();
-      super('pool', { mode: checkMode('pool', options.mode), slots: slotCount(b), stride: LINE_WORDS, tailWords: size, params: [size, 0, 0] });
-    } else {
-      super('pool', source);
-    }
+    super('pool', source ?? newLayout(options));
     this.size = this.params[0];
     this.#next = HEADER_WORDS + this.slots * this.stride;
     this.needWords(this.#next + this.size);
