@@ -36,6 +36,19 @@ const W_CPU_ID = 1;
 const W_NODE_ID = 5;
 const W_MM_CID = 6;
 
+/** Each buffer-backed view's u32 words, for areaWords(). */
+const WORDS = new WeakMap<RseqAreaView, Uint32Array>();
+
+/**
+ * A one-element Uint32Array over `field` of the view's area, where the view
+ * reads memory (null where each read is a call). The per-CPU structures read
+ * their id here: one typed-array load, without the getter (0.6 ns an add).
+ */
+export function areaField(view: RseqAreaView, field: 'cpuId' | 'mmCid'): Uint32Array | null {
+  const words = WORDS.get(view);
+  return words === undefined ? null : new Uint32Array(words.buffer, words.byteOffset + (field === 'cpuId' ? W_CPU_ID : W_MM_CID) * 4, 1);
+}
+
 class BufferArea implements RseqAreaView {
   readonly access: AreaAccess;
   readonly byteLength: number;
@@ -49,6 +62,7 @@ class BufferArea implements RseqAreaView {
     this.access = source.access;
     this.byteLength = source.byteLength;
     this.#u32 = new Uint32Array(source.buffer, source.byteOffset, source.byteLength >>> 2);
+    WORDS.set(this, this.#u32);
     this.#nodeIdLive = fields.nodeId;
     this.#mmCidLive = fields.mmCid;
     this.#featureSize = featureSize;

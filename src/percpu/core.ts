@@ -12,7 +12,7 @@
  *   word 2  mode (0 cpu_id, 1 mm_cid)
  *   word 3  slots
  */
-import type { RseqAreaView } from '../area.js';
+import { areaField, type RseqAreaView } from '../area.js';
 import type { Backend, IndexMode } from '../backend.js';
 import { throwIfFailed } from '../errors.js';
 import { fieldUnavailable } from '../fields.js';
@@ -81,6 +81,8 @@ export class PerCpuBase {
   protected readonly params: [number, number, number];
   protected readonly backend: Backend;
   readonly #view: RseqAreaView;
+  /** This mode's id field in the area (one element); null where the view reads by calls. */
+  readonly #idField: Uint32Array | null;
   readonly #kind: PerCpuKind;
 
   /** A new structure (layout given) or one over an existing buffer (layout read from its header). */
@@ -111,11 +113,13 @@ export class PerCpuBase {
     const t = current();
     if (this.mode === 'mmcid' && !t.live.mmCid) throw fieldUnavailable('mmCid', t.featureSize);
     this.#view = area();
+    this.#idField = areaField(this.#view, this.mode === 'cpu' ? 'cpuId' : 'mmCid');
   }
 
   /** The calling thread's id in this structure's mode: one load from the rseq area. */
   protected id(): number {
-    const id = this.mode === 'cpu' ? this.#view.cpuId : this.#view.mmCid;
+    const f = this.#idField;
+    const id = f !== null ? f[0]! : this.mode === 'cpu' ? this.#view.cpuId : this.#view.mmCid;
     if (id >= this.slots) {
       throw new RangeError(`${KIND_NAME[this.#kind]}: id ${id} is past the ${this.slots} slots made for this machine's possible CPUs`);
     }

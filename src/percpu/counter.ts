@@ -48,8 +48,9 @@ const LANE_MAX_ADD = 2 ** 16;
  */
 const FOLD_AT = 2 ** 30;
 const BASE_WORD = 1;
-/** Int32 index of the lane within a slot (the low half of word 2). */
-const LANE_INT32 = 4;
+/** Int32 index of slot 0's lane (the low half of the slot's word 2), and Int32 elements per slot. */
+const LANE0 = HEADER_WORDS * 2 + 4;
+const LANE_STRIDE = LINE_WORDS * 2;
 
 function checkPath(path: unknown): CounterPath {
   if (path === undefined || path === 'atomics' || path === 'rseq') return path ?? 'atomics';
@@ -66,9 +67,6 @@ export class PerCpuCounter extends PerCpuBase {
   /** The path add() takes. */
   readonly path: CounterPath;
   readonly #i32: Int32Array;
-  /** Int32 index of slot 0's lane, and Int32 elements per slot. */
-  readonly #lane0: number;
-  readonly #laneStride: number;
   /** Int32 index of the sequence lock (even: quiet, odd: a fold or reset is moving amounts). */
   readonly #seq: number;
 
@@ -78,9 +76,8 @@ export class PerCpuCounter extends PerCpuBase {
     super('counter', source ?? { mode: checkMode('counter', options.mode), slots: slotCount(backend()), stride: LINE_WORDS, tailWords: LINE_WORDS, params: [0, 0, 0] });
     this.needWords(HEADER_WORDS + this.slots * this.stride + LINE_WORDS);
     this.path = path;
+    if (this.stride !== LINE_WORDS) throw new TypeError(`PerCpuCounter.from: the buffer's header gives ${this.stride} words per slot, not ${LINE_WORDS}`);
     this.#i32 = new Int32Array(this.buffer);
-    this.#lane0 = HEADER_WORDS * 2 + LANE_INT32;
-    this.#laneStride = this.stride * 2;
     this.#seq = (HEADER_WORDS + this.slots * this.stride) * 2;
   }
 
@@ -97,7 +94,7 @@ export class PerCpuCounter extends PerCpuBase {
     // Kept small so that callers' hot loops inline it; every other case is #addOther.
     if (this.path === 'atomics' && (n | 0) === n && n <= 65536 && n >= -65536) {
       const id = this.id();
-      const now = Atomics.add(this.#i32, this.#lane0 + id * this.#laneStride, n) + n;
+      const now = Atomics.add(this.#i32, LANE0 + id * LANE_STRIDE, n) + n;
       if (now >= 1073741824 || now <= -1073741824) this.#fold(id);
       return;
     }
@@ -152,7 +149,7 @@ export class PerCpuCounter extends PerCpuBase {
       for (let i = 0; i < this.slots; i++) {
         const w = this.slotWord(i);
         const r = Atomics.load(this.words, w);
-        const lane = Atomics.exchange(this.#i32, this.#lane0 + i * this.#laneStride, 0);
+        const lane = Atomics.exchange(this.#i32, LANE0 + i * LANE_STRIDE, 0);
         const base = Atomics.exchange(this.words, w + BASE_WORD, -r);
         taken += r + base + BigInt(lane);
       }
@@ -162,13 +159,13 @@ export class PerCpuCounter extends PerCpuBase {
 
   #slotValue(i: number): bigint {
     const w = this.slotWord(i);
-    return Atomics.load(this.words, w) + Atomics.load(this.words, w + BASE_WORD) + BigInt(Atomics.load(this.#i32, this.#lane0 + i * this.#laneStride));
+    return Atomics.load(this.words, w) + Atomics.load(this.words, w + BASE_WORD) + BigInt(Atomics.load(this.#i32, LANE0 + i * LANE_STRIDE));
   }
 
   /** Moves slot id's lane into its base. */
   #fold(id: number): void {
     this.#write(() => {
-      const lane = Atomics.exchange(this.#i32, this.#lane0 + id * this.#laneStride, 0);
+      const lane = Atomics.exchange(this.#i32, LANE0 + id * LANE_STRIDE, 0);
       Atomics.add(this.words, this.slotWord(id) + BASE_WORD, BigInt(lane));
     });
   }
