@@ -66,6 +66,8 @@ function checkCount(n: unknown): number {
 export class PerCpuCounter extends PerCpuBase {
   /** The path add() takes. */
   readonly path: CounterPath;
+  /** path === 'atomics', as a boolean: one compare on the hot path. */
+  readonly #atomics: boolean;
   readonly #i32: Int32Array;
   /** Int32 index of the sequence lock (even: quiet, odd: a fold or reset is moving amounts). */
   readonly #seq: number;
@@ -76,6 +78,7 @@ export class PerCpuCounter extends PerCpuBase {
     super('counter', source ?? { mode: checkMode('counter', options.mode), slots: slotCount(backend()), stride: LINE_WORDS, tailWords: LINE_WORDS, params: [0, 0, 0] });
     this.needWords(HEADER_WORDS + this.slots * this.stride + LINE_WORDS);
     this.path = path;
+    this.#atomics = path === 'atomics';
     if (this.stride !== LINE_WORDS) throw new TypeError(`PerCpuCounter.from: the buffer's header gives ${this.stride} words per slot, not ${LINE_WORDS}`);
     this.#i32 = new Int32Array(this.buffer);
     this.#seq = (HEADER_WORDS + this.slots * this.stride) * 2;
@@ -92,10 +95,10 @@ export class PerCpuCounter extends PerCpuBase {
   /** Adds n (default 1) to the calling CPU's slot. */
   add(n: number = 1): void {
     // Kept small so that callers' hot loops inline it; every other case is #addOther.
-    if (this.path === 'atomics' && (n | 0) === n && n <= 65536 && n >= -65536) {
+    if (this.#atomics && (n | 0) === n && n <= LANE_MAX_ADD && n >= -LANE_MAX_ADD) {
       const id = this.id();
       const now = Atomics.add(this.#i32, LANE0 + id * LANE_STRIDE, n) + n;
-      if (now >= 1073741824 || now <= -1073741824) this.#fold(id);
+      if (now >= FOLD_AT || now <= -FOLD_AT) this.#fold(id);
       return;
     }
     this.#addOther(n);
