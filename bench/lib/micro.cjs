@@ -69,7 +69,7 @@ function calibrate(fn, ctx, targetMs) {
  * per-round samples in the same order (for paired ratios).
  */
 function runAlternating(contenders, ctx, { rounds, targetMs, warmups = 1 }) {
-  const fns = contenders.map((c) => compileLoop(c));
+  const fns = contenders.map((c) => c.loop ?? compileLoop(c));
   const ns = contenders.map((c, i) => {
     const n = calibrate(fns[i], ctx, targetMs);
     for (let w = 0; w < warmups; w++) fns[i](ctx, n);
