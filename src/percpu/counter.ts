@@ -76,10 +76,10 @@ export class PerCpuCounter extends PerCpuBase {
     const source = adopted();
     const path = checkPath(options.path);
     super('counter', source ?? { mode: checkMode('counter', options.mode), slots: slotCount(backend()), stride: LINE_WORDS, tailWords: LINE_WORDS, params: [0, 0, 0] });
+    if (this.stride !== LINE_WORDS) throw new TypeError(`PerCpuCounter.from: the buffer's header gives ${this.stride} words per slot, not ${LINE_WORDS}`);
     this.needWords(HEADER_WORDS + this.slots * this.stride + LINE_WORDS);
     this.path = path;
     this.#atomics = path === 'atomics';
-    if (this.stride !== LINE_WORDS) throw new TypeError(`PerCpuCounter.from: the buffer's header gives ${this.stride} words per slot, not ${LINE_WORDS}`);
     this.#i32 = new Int32Array(this.buffer);
     this.#seq = (HEADER_WORDS + this.slots * this.stride) * 2;
   }

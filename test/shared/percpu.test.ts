@@ -115,6 +115,15 @@ describe.skipIf(skipShared)(`per-CPU structures on the ${project} backend`, () =
       expect(() => PerCpuCounter.from(new PerCpuPool({ size: 4 }).buffer)).toThrow(/does not hold a PerCpuCounter/);
       expect(() => PerCpuCounter.from(new SharedArrayBuffer(16))).toThrow(RangeError);
       expect(() => PerCpuCounter.from(c.buffer.slice(0, 128))).toThrow(RangeError);
+      // A header from another layout version, or with another slot stride, is refused.
+      const copy = (word: number, value: bigint): SharedArrayBuffer => {
+        const b = new SharedArrayBuffer(c.buffer.byteLength);
+        new Uint8Array(b).set(new Uint8Array(c.buffer));
+        new BigInt64Array(b)[word] = value;
+        return b;
+      };
+      expect(() => PerCpuCounter.from(copy(1, 1n))).toThrow(/does not hold a PerCpuCounter/);
+      expect(() => PerCpuCounter.from(copy(4, 16n))).toThrow(new TypeError("PerCpuCounter.from: the buffer's header gives 16 words per slot, not 8"));
     });
   });
 
