@@ -66,9 +66,14 @@ function checkCount(n: unknown): number {
 export class PerCpuCounter extends PerCpuBase {
   /** The path add() takes. */
   readonly path: CounterPath;
-  /** path === 'atomics', as a boolean: one compare on the hot path. */
-  readonly #atomics: boolean;
-  readonly #i32: Int32Array;
+  // The two fields add() reads are properties assigned once, not #fields (see PerCpuBase.idField).
+  /**
+   * 1 when path === 'atomics', else 0. A small integer, not a boolean: V8
+   * keeps the field's type as an integer, so the test is one load and one
+   * compare, where a boolean field is tested as any value (its map loaded).
+   */
+  private readonly atomics: 0 | 1;
+  private readonly i32: Int32Array;
   /** Int32 index of the sequence lock (even: quiet, odd: a fold or reset is moving amounts). */
   readonly #seq: number;
 
@@ -79,8 +84,8 @@ export class PerCpuCounter extends PerCpuBase {
     if (this.stride !== LINE_WORDS) throw new TypeError(`PerCpuCounter.from: the buffer's header gives ${this.stride} words per slot, not ${LINE_WORDS}`);
     this.needWords(HEADER_WORDS + this.slots * this.stride + LINE_WORDS);
     this.path = path;
-    this.#atomics = path === 'atomics';
-    this.#i32 = new Int32Array(this.buffer);
+    this.atomics = path === 'atomics' ? 1 : 0;
+    this.i32 = new Int32Array(this.buffer);
     this.#seq = (HEADER_WORDS + this.slots * this.stride) * 2;
   }
 
@@ -95,9 +100,9 @@ export class PerCpuCounter extends PerCpuBase {
   /** Adds n (default 1) to the calling CPU's slot. */
   add(n: number = 1): void {
     // Kept small so that callers' hot loops inline it; every other case is #addOther.
-    if (this.#atomics && (n | 0) === n && n <= LANE_MAX_ADD && n >= -LANE_MAX_ADD) {
+    if (this.atomics === 1 && (n | 0) === n && n <= LANE_MAX_ADD && n >= -LANE_MAX_ADD) {
       const id = this.id();
-      const now = Atomics.add(this.#i32, LANE0 + id * LANE_STRIDE, n) + n;
+      const now = Atomics.add(this.i32, LANE0 + id * LANE_STRIDE, n) + n;
       if (now >= FOLD_AT || now <= -FOLD_AT) this.#fold(id);
       return;
     }
@@ -152,7 +157,7 @@ export class PerCpuCounter extends PerCpuBase {
       for (let i = 0; i < this.slots; i++) {
         const w = this.slotWord(i);
         const r = Atomics.load(this.words, w);
-        const lane = Atomics.exchange(this.#i32, LANE0 + i * LANE_STRIDE, 0);
+        const lane = Atomics.exchange(this.i32, LANE0 + i * LANE_STRIDE, 0);
         const base = Atomics.exchange(this.words, w + BASE_WORD, -r);
         taken += r + base + BigInt(lane);
       }
@@ -162,13 +167,13 @@ export class PerCpuCounter extends PerCpuBase {
 
   #slotValue(i: number): bigint {
     const w = this.slotWord(i);
-    return Atomics.load(this.words, w) + Atomics.load(this.words, w + BASE_WORD) + BigInt(Atomics.load(this.#i32, LANE0 + i * LANE_STRIDE));
+    return Atomics.load(this.words, w) + Atomics.load(this.words, w + BASE_WORD) + BigInt(Atomics.load(this.i32, LANE0 + i * LANE_STRIDE));
   }
 
   /** Moves slot id's lane into its base. */
   #fold(id: number): void {
     this.#write(() => {
-      const lane = Atomics.exchange(this.#i32, LANE0 + id * LANE_STRIDE, 0);
+      const lane = Atomics.exchange(this.i32, LANE0 + id * LANE_STRIDE, 0);
       Atomics.add(this.words, this.slotWord(id) + BASE_WORD, BigInt(lane));
     });
   }
@@ -176,23 +181,23 @@ export class PerCpuCounter extends PerCpuBase {
   /** Runs f with the sequence lock held (odd); folds and resets are rare, so waiting is a spin. */
   #write<T>(f: () => T): T {
     for (;;) {
-      const s = Atomics.load(this.#i32, this.#seq);
-      if ((s & 1) === 0 && Atomics.compareExchange(this.#i32, this.#seq, s, s + 1) === s) break;
+      const s = Atomics.load(this.i32, this.#seq);
+      if ((s & 1) === 0 && Atomics.compareExchange(this.i32, this.#seq, s, s + 1) === s) break;
     }
     try {
       return f();
     } finally {
-      Atomics.add(this.#i32, this.#seq, 1);
+      Atomics.add(this.i32, this.#seq, 1);
     }
   }
 
   /** Runs f until no fold or reset overlapped it. */
   #read<T>(f: () => T): T {
     for (;;) {
-      const s = Atomics.load(this.#i32, this.#seq);
+      const s = Atomics.load(this.i32, this.#seq);
       if ((s & 1) !== 0) continue;
       const v = f();
-      if (Atomics.load(this.#i32, this.#seq) === s) return v;
+      if (Atomics.load(this.i32, this.#seq) === s) return v;
     }
   }
 }
