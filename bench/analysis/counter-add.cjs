@@ -18,6 +18,9 @@
 //   class, fields declared   the same class with its fields declared in the
 //                            class body ([[Define]] semantics, what TypeScript
 //                            emits with useDefineForClassFields)
+//   class, #fields           the same class with private #fields (always
+//                            declared; what the counter used before it kept
+//                            its hot fields as properties assigned once)
 //   loop: view + Atomics     no class: the id load and the add in the loop
 //   loop: Atomics, fixed     no class, no id: the lane of CPU 0
 //   Atomics.add Int32        fixed index (the target's reference)
@@ -33,13 +36,14 @@ const view = rseq.area();
 const slots = Math.max(...rseq.possibleCpus()) + 1;
 const lanes = () => new Int32Array(new SharedArrayBuffer(64 * (slots + 2)));
 
-// The counter's fast path without the package around it, compiled twice (each
-// class its own code and type feedback): fields assigned in the constructor,
-// or also declared in the class body.
-function fastPathClass(declared) {
-  return new Function('view', 'slots', 'lanes', `"use strict";
+// The counter's fast path without the package around it, compiled three
+// times (each class its own code and type feedback): fields assigned in the
+// constructor, also declared in the class body, or private #fields (which are
+// always declared, so always first defined as undefined).
+function fastPathClass(kind) {
+  const src = `"use strict";
   return class {
-    ${declared ? 'path; mode; slots; view; i32;' : ''}
+    ${kind === 'declared' ? 'path; mode; slots; view; i32;' : kind === 'private' ? '#path; #mode; #slots; #view; #i32;' : ''}
     constructor() {
       this.path = 'atomics';
       this.mode = 'cpu';
@@ -60,10 +64,12 @@ function fastPathClass(declared) {
       }
       throw new Error('not measured');
     }
-  };`)(view, slots, lanes);
+  };`;
+  return new Function('view', 'slots', 'lanes', kind === 'private' ? src.replace(/this\.(path|mode|slots|view|i32)\b/g, 'this.#$1') : src)(view, slots, lanes);
 }
-const Assigned = fastPathClass(false);
-const Declared = fastPathClass(true);
+const Assigned = fastPathClass('assigned');
+const Declared = fastPathClass('declared');
+const Private = fastPathClass('private');
 
 const mmcid = rseq.fields().mmCid;
 const ctx = {
@@ -72,6 +78,7 @@ const ctx = {
   others: [new PerCpuCounter({ path: 'rseq' }), ...(mmcid ? [new PerCpuCounter({ path: 'atomics', mode: 'mmcid' })] : [])],
   assigned: new Assigned(),
   declared: new Declared(),
+  private: new Private(),
   view,
   lane: lanes(),
   fixed: lanes(),
@@ -84,6 +91,7 @@ const list = [
   { id: 'mixed', label: 'counter.add(), other paths around', setup: 'const c = ctx.mixed; const o = ctx.others;', body: 'c.add(); if ((i & 1023) === 0) for (const x of o) x.add();' },
   { id: 'assigned', label: 'class, fields assigned', setup: 'const c = ctx.assigned;', body: 'c.add();' },
   { id: 'declared', label: 'class, fields declared', setup: 'const c = ctx.declared;', body: 'c.add();' },
+  { id: 'private', label: 'class, #fields', setup: 'const c = ctx.private;', body: 'c.add();' },
   { id: 'inline', label: 'loop: view.cpuId + Atomics.add', setup: 'const w = ctx.lane; const v = ctx.view;', body: 'if (Atomics.add(w, 20 + v.cpuId * 16, 1) > 1e9) w.fill(0);' },
   { id: 'fixed', label: 'loop: Atomics.add on a lane, fixed', setup: 'const w = ctx.fixed;', body: 'if (Atomics.add(w, 20, 1) > 1e9) w.fill(0);' },
   { id: 'i32', label: 'Atomics.add Int32 (fixed index)', setup: 'const a = ctx.i32;', body: 'Atomics.add(a, 16, 1);' },
@@ -106,6 +114,7 @@ list.push(
   { id: 'held-counter', label: 'held in a const: counter.add()', loop: heldLoop(new PerCpuCounter({ path: 'atomics' })) },
   { id: 'held-assigned', label: 'held in a const: fields assigned', loop: heldLoop(new Assigned()) },
   { id: 'held-declared', label: 'held in a const: fields declared', loop: heldLoop(new Declared()) },
+  { id: 'held-private', label: 'held in a const: #fields', loop: heldLoop(new Private()) },
 );
 const r = runAlternating(list, ctx, { rounds, targetMs: ms });
 const b64 = r.b64.nsPerOp.samples;

@@ -47,6 +47,40 @@ const WORKERS = [
   },
 ];
 
+/**
+ * Analysis only (bench/analysis/): the per-CPU add written bare in the loop,
+ * on the same Int32 lanes as the counter's: what PerCpuCounter.add would cost
+ * if its own checks and the method call were nothing. The counter's fold at
+ * 2^30 keeps its lanes in range; this loop has none, so it starts a lane over.
+ */
+const LEAN_PERCPU = {
+  id: 'lean-percpu',
+  label: 'lean per-CPU add (no class)',
+  setup: 'const w = new Int32Array(ctx.counters.atomics.buffer); const v = ctx.view;',
+  body: 'if (Atomics.add(w, 20 + v.cpuId * 16, 1) >= 2 ** 30) Atomics.sub(w, 20 + v.cpuId * 16, 2 ** 30);',
+};
+
+/**
+ * Analysis only: the padded slot per worker with one more load after each add,
+ * of the CPU id or of a private Int32Array element. On x86 every Atomics.add
+ * is a locked instruction, and a load after it waits for it to complete; these
+ * two show that the wait, not the rseq area, is what the id read costs.
+ */
+const PADDED_PLUS = [
+  {
+    id: 'padded-plus-id',
+    label: 'padded Int32 slot + view.cpuId read',
+    setup: 'const p = ctx.shared.padded32; const k = ctx.workerIndex * 16; const v = ctx.view;',
+    body: 'Atomics.add(p, k, 1); sink += v.cpuId;',
+  },
+  {
+    id: 'padded-plus-read',
+    label: 'padded Int32 slot + private Int32Array read',
+    setup: 'const p = ctx.shared.padded32; const k = ctx.workerIndex * 16; const q = new Int32Array(16).fill(1);',
+    body: 'Atomics.add(p, k, 1); sink += q[1];',
+  },
+];
+
 /** 5. Buffers: one push and one pop. */
 const BUFFER = [
   { id: 'percpu-buffer', label: 'PerCpuBuffer push + pop', setup: 'const b = ctx.buffers.percpu; const rec = ctx.record;', body: 'b.push(rec); if (b.pop() !== null) sink++;' },
@@ -127,4 +161,4 @@ function makeCtx(pkg, wire, workerIndex) {
   };
 }
 
-module.exports = { CPU_ID, ADD, WORKERS, BUFFER, RECORD_SIZE, BUFFER_CAPACITY, distEntry, addonPath, makeShared, makeCtx };
+module.exports = { CPU_ID, ADD, WORKERS, LEAN_PERCPU, PADDED_PLUS, BUFFER, RECORD_SIZE, BUFFER_CAPACITY, distEntry, addonPath, makeShared, makeCtx };

@@ -29,9 +29,11 @@ parentPort.on('message', (msg) => {
   if (msg.op === 'timed') {
     let fn = compiled.get(msg.id);
     if (!fn) {
-      const c = all.get(msg.id);
-      if (!c) throw new Error(`bench worker: unknown contender ${msg.id}`);
-      fn = compileTimed(c, batch);
+      // `<id>@held`: the same contender with its setup's objects held in closure constants.
+      const [base, form] = msg.id.split('@');
+      const c = all.get(base);
+      if (!c || (form !== undefined && form !== 'held')) throw new Error(`bench worker: unknown contender ${msg.id}`);
+      fn = compileTimed(c, batch, form === 'held' ? ctx : undefined);
       compiled.set(msg.id, fn);
     }
     run = () => [fn(ctx, stop), 0];
