@@ -97,7 +97,8 @@ function main() {
       perf(dir, ['inject', '--jit', '-i', raw, '-o', data]);
       const syms = flat(dir, data);
       const sum = (pred) => syms.filter(pred).reduce((a, s) => a + s.share, 0);
-      const builtin = sum((s) => s.sym === 'Builtins_AtomicsAdd');
+      // Node 20 names the builtin from its own symbol table; Node 24 logs it into the JIT dump.
+      const builtin = sum((s) => s.sym === 'Builtins_AtomicsAdd' || s.sym === 'Builtin:AtomicsAdd');
       const jitSyms = syms.filter((s) => s.sym.startsWith('JS:'));
       const jit = sum((s) => s.sym.startsWith('JS:'));
       rows.push([id, fmt(mops), `${builtin.toFixed(1)} %`, `${jit.toFixed(1)} %`, `${(100 - builtin - jit).toFixed(1)} %`]);

@@ -86,7 +86,7 @@ export class PerCpuBase {
    * by calls. A TypeScript-private property, not a #field: a #field is first
    * defined as undefined and then assigned, which makes V8 treat it as mutable
    * and untyped; a property assigned once in the constructor is a constant to
-   * the optimising compiler (bench/README.md, "Why 3x the shared slot").
+   * the optimising compiler (bench/README.md, "What changed the counter", step 5).
    */
   private readonly idField: Uint32Array | null;
   readonly #kind: PerCpuKind;
