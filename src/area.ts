@@ -36,7 +36,7 @@ const W_CPU_ID = 1;
 const W_NODE_ID = 5;
 const W_MM_CID = 6;
 
-/** Each buffer-backed view's u32 words, for areaWords(). */
+/** Each buffer-backed view's u32 words, for areaField(). */
 const WORDS = new WeakMap<RseqAreaView, Uint32Array>();
 
 /**

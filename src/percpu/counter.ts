@@ -52,6 +52,11 @@ const BASE_WORD = 1;
 const LANE0 = HEADER_WORDS * 2 + 4;
 const LANE_STRIDE = LINE_WORDS * 2;
 
+/** Int32 index of slot id's lane. */
+function lane(id: number): number {
+  return LANE0 + id * LANE_STRIDE;
+}
+
 function checkPath(path: unknown): CounterPath {
   if (path === undefined || path === 'atomics' || path === 'rseq') return path ?? 'atomics';
   throw new TypeError(`PerCpuCounter: path must be 'atomics' or 'rseq', not ${JSON.stringify(path)}`);
@@ -102,7 +107,7 @@ export class PerCpuCounter extends PerCpuBase {
     // Kept small so that callers' hot loops inline it; every other case is #addOther.
     if (this.atomics === 1 && (n | 0) === n && n <= LANE_MAX_ADD && n >= -LANE_MAX_ADD) {
       const id = this.id();
-      const now = Atomics.add(this.i32, LANE0 + id * LANE_STRIDE, n) + n;
+      const now = Atomics.add(this.i32, lane(id), n) + n;
       if (now >= FOLD_AT || now <= -FOLD_AT) this.#fold(id);
       return;
     }
@@ -112,7 +117,7 @@ export class PerCpuCounter extends PerCpuBase {
   /** add() for the 'rseq' path, amounts past the lane's limit, and bad input. */
   #addOther(n: unknown): void {
     const count = checkCount(n);
-    if (this.path === 'atomics') {
+    if (this.atomics === 1) {
       Atomics.add(this.words, this.slotWord(this.id()) + BASE_WORD, BigInt(count));
       return;
     }
@@ -157,9 +162,9 @@ export class PerCpuCounter extends PerCpuBase {
       for (let i = 0; i < this.slots; i++) {
         const w = this.slotWord(i);
         const r = Atomics.load(this.words, w);
-        const lane = Atomics.exchange(this.i32, LANE0 + i * LANE_STRIDE, 0);
+        const inLane = Atomics.exchange(this.i32, lane(i), 0);
         const base = Atomics.exchange(this.words, w + BASE_WORD, -r);
-        taken += r + base + BigInt(lane);
+        taken += r + base + BigInt(inLane);
       }
       return taken;
     });
@@ -167,14 +172,14 @@ export class PerCpuCounter extends PerCpuBase {
 
   #slotValue(i: number): bigint {
     const w = this.slotWord(i);
-    return Atomics.load(this.words, w) + Atomics.load(this.words, w + BASE_WORD) + BigInt(Atomics.load(this.i32, LANE0 + i * LANE_STRIDE));
+    return Atomics.load(this.words, w) + Atomics.load(this.words, w + BASE_WORD) + BigInt(Atomics.load(this.i32, lane(i)));
   }
 
   /** Moves slot id's lane into its base. */
   #fold(id: number): void {
     this.#write(() => {
-      const lane = Atomics.exchange(this.i32, LANE0 + id * LANE_STRIDE, 0);
-      Atomics.add(this.words, this.slotWord(id) + BASE_WORD, BigInt(lane));
+      const inLane = Atomics.exchange(this.i32, lane(id), 0);
+      Atomics.add(this.words, this.slotWord(id) + BASE_WORD, BigInt(inLane));
     });
   }
 
