@@ -46,6 +46,7 @@ const WORKERS = [
     body: 'Atomics.add(p, k, 1);',
   },
 ];
+const PADDED_INT32 = WORKERS.find((c) => c.id === 'padded-slot-int32');
 
 /**
  * Analysis only (bench/analysis/): the per-CPU add written bare in the loop,
@@ -70,14 +71,14 @@ const PADDED_PLUS = [
   {
     id: 'padded-plus-id',
     label: 'padded Int32 slot + view.cpuId read',
-    setup: 'const p = ctx.shared.padded32; const k = ctx.workerIndex * 16; const v = ctx.view;',
-    body: 'Atomics.add(p, k, 1); sink += v.cpuId;',
+    setup: `${PADDED_INT32.setup} const v = ctx.view;`,
+    body: `${PADDED_INT32.body} sink += v.cpuId;`,
   },
   {
     id: 'padded-plus-read',
     label: 'padded Int32 slot + private Int32Array read',
-    setup: 'const p = ctx.shared.padded32; const k = ctx.workerIndex * 16; const q = new Int32Array(16).fill(1);',
-    body: 'Atomics.add(p, k, 1); sink += q[1];',
+    setup: `${PADDED_INT32.setup} const q = new Int32Array(16).fill(1);`,
+    body: `${PADDED_INT32.body} sink += q[1];`,
   },
 ];
 
