@@ -9,6 +9,8 @@
         "native/errno_names.cc",
         "native/errno_table.cc",
         "native/percpu.cc",
+        "native/region.cc",
+        "native/region_binding.cc",
         "native/probe.cc",
         "native/registration.cc"
       ],
@@ -19,7 +21,10 @@
       "defines": [
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "NAPI_DISABLE_CPP_EXCEPTIONS"
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        # A throw into an env that is shutting down (a worker being
+        # terminated) is dropped instead of being a fatal error.
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       # Hidden visibility: the core's calls to its own functions (op_add,
       # op_current_id) are direct, not through the PLT (bench/README.md);

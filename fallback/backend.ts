@@ -84,7 +84,9 @@
  */
 import * as os from 'node:os';
 import * as wt from 'node:worker_threads';
-import type { AreaSource, Backend, IndexMode, OpCounts, OpStatus, SyscallFailure, ThreadField } from '../src/backend.js';
+import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from '../src/backend.js';
+import { readLayout } from '../src/percpu/layout.js';
+import { sectionRegion } from './region.js';
 import { FIELD_OFFSET, OP_ABORTED, OP_MOVED } from '../src/backend.js';
 import { errnoInfo as explainedErrno } from '../src/errors.js';
 import { fieldUnavailable } from '../src/fields.js';
@@ -230,7 +232,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
   const pid = process.pid;
   const share = options.shareMmCid ?? true;
   const pool = share ? SharedMmCidPool.forCpus(cpus) : undefined;
-  const locks = SharedSectionLocks.forCpus(cpus, options.shareLocks ?? true);
+  const processLocks = SharedSectionLocks.forCpus(cpus, options.shareLocks ?? true);
   const abortRate = options.abortRate ?? abortRateFromEnv();
   const machine = new Machine({
     rseqDebug: options.rseqDebug ?? false,
@@ -278,7 +280,14 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
    * One attempt of a section on this thread, under the lock of its id, with
    * the host abort policy (see the module comment).
    */
-  function section<N extends SectionName>(name: N, args: SectionArgs[N], words: BigInt64Array, dst?: Uint8Array, src?: Uint8Array): SectionResult {
+  function section<N extends SectionName>(
+    name: N,
+    args: SectionArgs[N],
+    words: BigInt64Array,
+    dst?: Uint8Array,
+    src?: Uint8Array,
+    locks: SharedSectionLocks = processLocks,
+  ): SectionResult {
     checkSectionArgs(name, args, { words: words.length, dst: dst?.length, src: src?.length });
     needMmCid(args.mode);
     const t = ensureThread();
@@ -509,6 +518,31 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       return section('listPop', { mode, id, head, next, count, empty }, words).value;
     },
 
+    bindRegion(words: BigInt64Array, kind: RegionKind): BoundRegion {
+      const layout = readLayout(kind, words.buffer);
+      const mode = layout.mode;
+      needMmCid(mode);
+      // The structure's own section locks (see fallback/region.ts).
+      const locks = SharedSectionLocks.within(words.buffer as SharedArrayBuffer, layout.locks * 8, layout.slots);
+      const region = sectionRegion(words, layout, {
+        currentId: () => backend.currentId(mode),
+        storeIfEqual: (id, index, expect, newv) => section('storeIfEqual', { mode, id, index, expect, newv }, words, undefined, undefined, locks).status,
+        speculativeStoreCommit: (id, index, expect, index2, newv2, newv) =>
+          section('speculativeStoreCommit', { mode, id, index, expect, index2, newv2, newv, release: true }, words, undefined, undefined, locks).status,
+        copyCommit: (id, index, expect, dst, dstOffset, src, srcOffset, length, newv, release) =>
+          section('copyCommit', { mode, id, index, expect, dstOffset, srcOffset, length, newv, release }, words, dst, src, locks).status,
+        listPop: (id, head, next, count, empty) => section('listPop', { mode, id, head, next, count, empty }, words, undefined, undefined, locks).value,
+      });
+      return {
+        ...region,
+        fence(cpu: number): SyscallFailure | null {
+          const failed = backend.fence(cpu);
+          if (failed === null) locks.fence(cpu < locks.cpus ? cpu : -1, token);
+          return failed;
+        },
+      };
+    },
+
     currentId(mode: IndexMode): number {
       checkMode(mode);
       needMmCid(mode);
@@ -529,7 +563,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
           ? machine.membarrier(t, MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu)
           : machine.membarrier(t, MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ);
       if (r.errno !== null) return { errno: r.errno, code: ERRNO[r.errno] };
-      locks.fence(cpu, token);
+      processLocks.fence(cpu, token);
       return null;
     },
 

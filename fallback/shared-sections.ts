@@ -60,11 +60,25 @@ export class SharedSectionLocks {
   readonly cpus: number;
   private readonly a: Int32Array;
 
-  constructor(buffer: SharedArrayBuffer) {
+  constructor(buffer: SharedArrayBuffer, byteOffset = 0) {
     this.buffer = buffer;
-    this.a = new Int32Array(buffer);
+    this.a = new Int32Array(buffer, byteOffset);
     if (this.a[0] !== MAGIC) throw new TypeError('not a section lock buffer');
     this.cpus = this.a[1] as number;
+  }
+
+  /**
+   * The locks that live inside a per-CPU structure's buffer (src/percpu/layout.ts
+   * reserves bytesFor(slots) at `byteOffset`, zeroed): whichever thread binds
+   * the structure first writes their header, so every thread that uses the
+   * structure shares them, whatever the order in which threads loaded the package.
+   */
+  static within(buffer: SharedArrayBuffer, byteOffset: number, slots: number): SharedSectionLocks {
+    const a = new Int32Array(buffer, byteOffset, HEADER);
+    // Every binder writes the same two values, so none waits for another.
+    Atomics.compareExchange(a, 1, 0, slots);
+    Atomics.compareExchange(a, 0, 0, MAGIC);
+    return new SharedSectionLocks(buffer, byteOffset);
   }
 
   static bytesFor(cpus: number): number {

@@ -28,6 +28,7 @@
 #include "errno_table.h"
 #include "percpu.h"
 #include "probe.h"
+#include "region_binding.h"
 #include "registration.h"
 
 namespace {
@@ -786,6 +787,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     }
     exports.Set(f.name, Napi::Value(env, fn));
   }
+  if (!region_register(env, exports)) return exports;  // bindRegion (native/region_binding.cc)
   if (!bench_register(env, exports)) return exports;  // benchLoop (native/bench.cc)
   return exports;
 }

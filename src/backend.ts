@@ -45,6 +45,13 @@ export interface SyscallFailure {
 }
 
 export interface Backend extends PerCpuOps {
+  /**
+   * Binds a per-CPU structure's memory to the calling thread (see BoundRegion).
+   * `words` is a BigInt64Array over the whole structure; its header has been
+   * checked by src/percpu/layout.ts, and the backend checks it again and keeps
+   * its own copy. Throws when the thread cannot run sections.
+   */
+  bindRegion(words: BigInt64Array, kind: RegionKind): BoundRegion;
   readonly kind: BackendKind;
   readonly arch: string;
   kernel(): KernelInfo;
@@ -178,4 +185,58 @@ export interface PerCpuOps {
   opCounts(): OpCounts;
   /** CPU ids the kernel may ever use: /sys/devices/system/cpu/possible (ids can exceed the online count). */
   possibleCpus(): number[];
+}
+
+/** Which structure a region holds (header word 0 is REGION_MAGIC_BASE + this code). */
+export type RegionKind = 'counter' | 'buffer' | 'pool';
+export const REGION_KIND_CODE: Readonly<Record<RegionKind, number>> = { counter: 1, buffer: 2, pool: 3 };
+
+/** Statuses of a bound operation (native/region.h has the same numbers). */
+export const REGION_OK = 0;
+/** pop/take: nothing there; push: this CPU's stack is full. */
+export const REGION_EMPTY = 1;
+/** Another thread holds this CPU's slot for a moment (a claim word): the caller waits, then calls again. */
+export const REGION_LOCKED = 2;
+/** A count, head or link read from the slot is out of range: the shared memory was overwritten. */
+export const REGION_CORRUPT = 3;
+/** The counter's word would leave the signed 64-bit range. */
+export const REGION_OVERFLOW = 4;
+/** give(i): i is not taken (given twice, or never taken). Nothing changed. */
+export const REGION_NOT_TAKEN = 5;
+/** The thread's id is past the region's slots. */
+export const REGION_BAD_ID = 6;
+/** Many sections in a row were aborted: call again. */
+export const REGION_RETRY = 7;
+/** args[0] is not an integer in the operation's range. */
+export const REGION_BAD_ARG = 8;
+
+/**
+ * A per-CPU structure's memory bound to the calling thread: the backend
+ * interface of the structures. Each operation reads the thread's id from its
+ * rseq area, picks the slot, and retries its critical section until it
+ * commits, in one crossing with no arguments: amounts and indices go in
+ * `args[0]`, records through `record`. None of them waits for another
+ * thread: a slot that another thread holds is REGION_LOCKED, and the caller
+ * waits and recovers (src/percpu/claim.ts).
+ */
+export interface BoundRegion {
+  /** Arguments: args[0] is add's amount and give's index. */
+  readonly args: Float64Array;
+  /** One record (buffer regions): push copies from it, pop copies into it. */
+  readonly record: Uint8Array;
+  /** Counter: this CPU's section word += args[0]. Undefined when it committed, else a status. */
+  add(): number | undefined;
+  /** Buffer: record onto this CPU's stack. A status (REGION_EMPTY: full). */
+  push(): number;
+  /** Buffer: this CPU's top record into `record`. A status (REGION_EMPTY: empty). */
+  pop(): number;
+  /** Pool: an index from this CPU's list (>= 0), or minus a status (-REGION_EMPTY: the list is empty). */
+  take(): number;
+  /** Pool: index args[0], which this thread took, onto this CPU's list. A status. */
+  give(): number;
+  /**
+   * membarrier for this structure: every section on it in flight on `cpu`
+   * (every CPU when cpu < 0) has aborted or committed when this returns.
+   */
+  fence(cpu: number): SyscallFailure | null;
 }

@@ -10,7 +10,9 @@ export type RseqErrorCode =
   | 'ERR_RSEQ_FIELD_UNAVAILABLE'
   | 'ERR_RSEQ_BAD_BACKEND'
   | 'ERR_RSEQ_SYSCALL'
-  | 'ERR_RSEQ_BUFFER_FULL';
+  | 'ERR_RSEQ_BUFFER_FULL'
+  | 'ERR_RSEQ_POOL_NOT_TAKEN'
+  | 'ERR_RSEQ_CORRUPT';
 
 /** An error raised by this package. `errno` is set when a system call failed. */
 export class RseqError extends Error {

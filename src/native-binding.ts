@@ -1,3 +1,4 @@
+import type { BoundRegion } from './backend.js';
 /**
  * The exact shape of what `build/Release/rseq.node` exports (native/addon.cc).
  * Errno values are Linux errno numbers with their names; sentences for users
@@ -122,6 +123,8 @@ export interface NativeBinding {
   opCounts(): { aborts: number; moved: number; attempts: number };
   /** /sys/devices/system/cpu/possible */
   possibleCpus(): number[];
+  /** native/region_binding.cc: kind 1 counter, 2 buffer, 3 pool. Throws (code ERR_RSEQ_BAD_HEADER, ...) when it cannot bind. */
+  bindRegion(words: BigInt64Array, kind: number): Omit<BoundRegion, 'fence'> & { fence?: BoundRegion['fence'] };
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AreaSource, Backend, IndexMode, OpCounts, OpStatus, SyscallFailure, ThreadField } from './backend.js';
+import { REGION_KIND_CODE } from './backend.js';
+import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from './backend.js';
 import { errnoInfo } from './errors.js';
 import { fieldsFromFeatureSize } from './fields.js';
 import type { NativeBinding, NativeKernel, NativeRegistration } from './native-binding.js';
@@ -205,6 +206,10 @@ class NativeBackend implements Backend {
   }
   fence(cpu: number): SyscallFailure | null {
     return syscallFailure(() => this.#binding.fence(cpu));
+  }
+  bindRegion(words: BigInt64Array, kind: RegionKind): BoundRegion {
+    const region = this.#binding.bindRegion(words, REGION_KIND_CODE[kind]);
+    return Object.assign(region, { fence: (cpu: number) => this.fence(cpu) });
   }
   opCounts(): OpCounts {
     return this.#binding.opCounts();

@@ -1,19 +1,19 @@
 /**
  * PerCpuBuffer: per-CPU stacks of fixed-size byte records in a SharedArrayBuffer.
  *
- * push() copies the record into the calling CPU's stack and commits the new
- * count in one critical section (copy then commit); pop() copies the top
- * record out and commits the smaller count the same way. drain() takes every
- * CPU's records: it locks each non-empty stack's count word and fences, so no
- * section can commit into it while it is read (see PerCpuBase.lockSlotWord).
+ * push() copies the record into the region's record buffer, and the bound
+ * region copies it onto the calling CPU's stack and commits the new count in
+ * one critical section; pop() is the same the other way. drain() takes every
+ * CPU's records under a claim on each stack's count (core.ts): no lock that a
+ * terminated thread could leave held.
  *
  * Per slot: word 0 is the record count; the records follow, packed.
  */
-import { OP_COMMITTED } from '../backend.js';
-import type { IndexMode } from '../backend.js';
+import { REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_OK, REGION_RETRY, type IndexMode } from '../backend.js';
 import { RseqError } from '../errors.js';
 import { backend } from '../thread.js';
-import { HEADER_WORDS, LOCKED, PerCpuBase, type Layout, adopt, adopted, checkMode, checkPositiveInt, lines, slotCount } from './core.js';
+import { PerCpuBase, checkMode, checkPositiveInt, claimedValue, newWait, slotCount } from './core.js';
+import { LOCKED, MAX_CAPACITY, MAX_RECORD, makeLayout, type Layout } from './layout.js';
 
 export interface PerCpuBufferOptions {
   /** Bytes in each record. */
@@ -24,54 +24,53 @@ export interface PerCpuBufferOptions {
   mode?: IndexMode;
 }
 
-const MAX_RECORD = 1 << 16;
-const MAX_CAPACITY = 1 << 20;
-
 /** The layout of a new buffer, from checked options. */
 function newLayout(options: PerCpuBufferOptions): Layout {
   if (typeof options !== 'object' || options === null) throw new TypeError('PerCpuBuffer: options { recordSize, capacity } are required');
   const recordSize = checkPositiveInt('buffer', 'recordSize', options.recordSize, MAX_RECORD);
   const capacity = checkPositiveInt('buffer', 'capacity', options.capacity, MAX_CAPACITY);
-  const stride = lines(1 + Math.ceil((recordSize * capacity) / 8));
-  return { mode: checkMode('buffer', options.mode), slots: slotCount(backend()), stride, tailWords: 0, params: [recordSize, capacity, 0] };
+  return makeLayout('buffer', checkMode('buffer', options.mode), slotCount(backend()), [recordSize, capacity, 0]);
 }
+
+let adopting: SharedArrayBuffer | undefined;
+
+/** Records up to this many bytes are copied with a loop (bench/README.md). */
+const SMALL_RECORD = 64;
 
 export class PerCpuBuffer extends PerCpuBase {
   readonly recordSize: number;
   readonly capacity: number;
-  /**
-   * pop() copies into this record, then returns a copy of it. Backed by its own
-   * ArrayBuffer, so it lives off V8's heap and the native call need not move it
-   * there on every pop (a small `new Uint8Array(n)` lives on the heap).
-   */
-  readonly #scratch: Uint8Array;
+  readonly #bytes: Uint8Array;
 
   constructor(options: PerCpuBufferOptions) {
-    const source = adopted();
+    const source = adopting;
+    adopting = undefined;
     super('buffer', source ?? newLayout(options));
-    this.recordSize = this.params[0];
-    this.capacity = this.params[1];
-    this.needWords(HEADER_WORDS + this.slots * this.stride);
-    this.#scratch = new Uint8Array(new ArrayBuffer(this.recordSize));
+    this.recordSize = this.layout.params[0];
+    this.capacity = this.layout.params[1];
+    this.#bytes = new Uint8Array(this.buffer);
   }
 
   /** This thread's handle on a buffer made elsewhere (pass `buffer.buffer` to a worker). */
   static from(buffer: SharedArrayBuffer): PerCpuBuffer {
-    return adopt('buffer', buffer, () => new PerCpuBuffer(undefined as unknown as PerCpuBufferOptions));
+    if (!(buffer instanceof SharedArrayBuffer)) {
+      throw new TypeError(`PerCpuBuffer.from needs the SharedArrayBuffer of a PerCpuBuffer (its .buffer), not ${buffer === null ? 'null' : typeof buffer}`);
+    }
+    adopting = buffer;
+    try {
+      return new PerCpuBuffer(undefined as unknown as PerCpuBufferOptions);
+    } finally {
+      adopting = undefined;
+    }
   }
 
-  /** Byte offset of record k of slot id. */
-  #recordOffset(id: number, k: number): number {
-    return (this.slotWord(id) + 1) * 8 + k * this.recordSize;
-  }
-
-  #checkRecord(record: unknown): Uint8Array {
+  /** Throws what is wrong with a record that is not a Uint8Array of recordSize bytes. */
+  #checkRecord(record: unknown): void {
     if (!(record instanceof Uint8Array)) throw new TypeError(`PerCpuBuffer.push: the record must be a Uint8Array, not ${record === null ? 'null' : typeof record}`);
-    if (record.buffer.byteLength === 0) throw new TypeError('PerCpuBuffer.push: the record\'s ArrayBuffer is detached or empty');
     if (record.byteLength !== this.recordSize) {
+      if (record.buffer.byteLength === 0) throw new TypeError("PerCpuBuffer.push: the record's ArrayBuffer is detached or empty");
       throw new RangeError(`PerCpuBuffer.push: the record has ${record.byteLength} bytes; this buffer's records have ${this.recordSize}`);
     }
-    return record;
   }
 
   /**
@@ -79,32 +78,49 @@ export class PerCpuBuffer extends PerCpuBase {
    * throws ERR_RSEQ_BUFFER_FULL and stores nothing: the record stays the caller's.
    */
   push(record: Uint8Array): void {
-    const rec = this.#checkRecord(record);
+    const r = this.region;
+    const size = this.recordSize;
+    if (!(record instanceof Uint8Array) || record.length !== size) this.#checkRecord(record);
+    // A small record is copied faster by a loop than by set(), a builtin call.
+    const dst = r.record;
+    if (size <= SMALL_RECORD) for (let i = 0; i < size; i++) dst[i] = record[i]!;
+    else dst.set(record);
+    let s = r.push();
+    if (s === REGION_OK) return;
+    const wait = newWait();
     for (;;) {
-      const id = this.id();
-      const count = this.slotWord(id);
-      const e = this.load(count);
-      if (e >= LOCKED) continue; // drain() holds this stack for a moment
-      if (e >= this.capacity) {
-        throw new RseqError('ERR_RSEQ_BUFFER_FULL', `PerCpuBuffer.push: the stack of ${this.mode === 'cpu' ? 'CPU' : 'concurrency id'} ${id} is full (${this.capacity} records); the record was not stored`);
+      if (s === REGION_EMPTY) {
+        throw new RseqError('ERR_RSEQ_BUFFER_FULL', `PerCpuBuffer.push: the stack of ${this.mode === 'cpu' ? 'CPU' : 'concurrency id'} ${this.id()} is full (${this.capacity} records); the record was not stored`);
       }
-      if (this.backend.copyCommit(this.mode, id, this.words, count, e, this.bytes, this.#recordOffset(id, e), rec, 0, this.recordSize, e + 1, true) === OP_COMMITTED) return;
+      if (s === REGION_LOCKED) this.waitOwnSlot(0, wait);
+      else if (s !== REGION_RETRY) this.fail('push', s);
+      s = r.push();
+      if (s === REGION_OK) return;
     }
   }
 
-  /** Takes the top record of the calling CPU's stack, or null when that stack is empty. */
-  pop(): Uint8Array | null {
-    for (;;) {
-      const id = this.id();
-      const count = this.slotWord(id);
-      const e = this.load(count);
-      if (e >= LOCKED) continue;
-      if (e === 0) return null;
-      const out = this.#scratch;
-      if (this.backend.copyCommit(this.mode, id, this.words, count, e, out, 0, this.bytes, this.#recordOffset(id, e - 1), this.recordSize, e - 1, false) === OP_COMMITTED) {
-        return out.slice();
-      }
+  /**
+   * Takes the top record of the calling CPU's stack, or null when that stack
+   * is empty. With `into` (a Uint8Array of recordSize bytes) the record is
+   * copied there and `into` is returned; otherwise a new Uint8Array.
+   */
+  pop(into?: Uint8Array): Uint8Array | null {
+    const r = this.region;
+    let s = r.pop();
+    const wait = newWait();
+    while (s !== REGION_OK) {
+      if (s === REGION_EMPTY) return null;
+      if (s === REGION_LOCKED) this.waitOwnSlot(0, wait);
+      else if (s !== REGION_RETRY) this.fail('pop', s);
+      s = r.pop();
     }
+    if (into === undefined) return r.record.slice();
+    if (!(into instanceof Uint8Array) || into.byteLength !== this.recordSize) {
+      // The record is already off the stack: hand it back as a copy rather than lose it.
+      throw Object.assign(new TypeError(`PerCpuBuffer.pop: into must be a Uint8Array of ${this.recordSize} bytes; the popped record is on the error's .record`), { record: r.record.slice() });
+    }
+    into.set(r.record);
+    return into;
   }
 
   /** Takes every record of every CPU's stack (each stack bottom to top, stacks in id order). */
@@ -112,10 +128,19 @@ export class PerCpuBuffer extends PerCpuBase {
     const out: Uint8Array[] = [];
     for (let s = 0; s < this.slots; s++) {
       const count = this.slotWord(s);
-      if (this.load(count) === 0) continue;
-      const n = this.lockSlotWord(count, s);
-      for (let k = 0; k < n; k++) out.push(this.bytes.slice(this.#recordOffset(s, k), this.#recordOffset(s, k + 1)));
-      this.unlockSlotWord(count, 0);
+      const first = (count + 1) * 8;
+      const got = this.claimed(
+        count,
+        s,
+        (v) => v !== 0,
+        (v) => {
+          if (v > this.capacity) this.fail('drain', REGION_CORRUPT);
+          const records: Uint8Array[] = [];
+          for (let k = 0; k < v; k++) records.push(this.#bytes.slice(first + k * this.recordSize, first + (k + 1) * this.recordSize));
+          return { next: 0, result: records };
+        },
+      );
+      if (got !== null) for (const r of got) out.push(r);
     }
     return out;
   }
@@ -123,7 +148,10 @@ export class PerCpuBuffer extends PerCpuBase {
   /** Records held now, over all stacks. */
   size(): number {
     let n = 0;
-    for (let s = 0; s < this.slots; s++) n += this.load(this.slotWord(s)) % LOCKED;
+    for (let s = 0; s < this.slots; s++) {
+      const v = this.load(this.slotWord(s));
+      n += v >= LOCKED ? claimedValue(v) : v;
+    }
     return n;
   }
 }

@@ -1,58 +1,44 @@
 /**
- * What the per-CPU data structures share: the SharedArrayBuffer layout and its
- * header, reading the thread's id, the retry loop around single-attempt
- * critical sections, and the lock-then-fence protocol for touching another
- * CPU's slot.
+ * What the per-CPU data structures share: their buffer and its checked layout
+ * (layout.ts), the region bound to the calling thread (BoundRegion in
+ * src/backend.ts: one crossing per operation), the statuses turned into
+ * errors, and the claim protocol for touching another CPU's slot.
  *
- * Layout (64-bit words): an 8-word header, then one slot per possible id, each
- * padded to whole 64-byte lines so that two CPUs never share a cache line.
- *
- *   word 0  magic (which structure)     word 4  words per slot (stride)
- *   word 1  layout version              word 5..7  the structure's own parameters
- *   word 2  mode (0 cpu_id, 1 mm_cid)
- *   word 3  slots
+ * Claims never block: a thread that takes another CPU's slot (drain, steal)
+ * stores a claim word (LOCKED + tag + the value it saw), fences, reads, and
+ * commits with a compare-exchange of its claim. It releases the claim on every
+ * path out (finally). A thread that meets a claim waits for it in
+ * Atomics.wait with a growing timeout, and when the same claim word has stood
+ * for REVOKE_AFTER_MS it revokes it (puts back the value the claim saw): the
+ * holder was terminated, or is so slow that it loses nothing by starting
+ * again, because a claim holder only reads until its commit, and its commit
+ * compares its own claim word, which a revoked holder no longer finds.
  */
-import { areaField, type RseqAreaView } from '../area.js';
-import type { Backend, IndexMode } from '../backend.js';
-import { throwIfFailed } from '../errors.js';
+import { REGION_BAD_ID, REGION_CORRUPT, REGION_LOCKED, REGION_OVERFLOW, type Backend, type BoundRegion, type IndexMode, type RegionKind } from '../backend.js';
+import { RseqError, throwIfFailed } from '../errors.js';
 import { fieldUnavailable } from '../fields.js';
 import { area, backend, current } from '../thread.js';
+import { areaField, type RseqAreaView } from '../area.js';
+import { HEADER_WORDS, KIND_NAME, LOCKED, allocate, readLayout, type Layout } from './layout.js';
 
-export const HEADER_WORDS = 8;
-/** Words in one 64-byte cache line. */
-export const LINE_WORDS = 8;
-/** 2: the counter gained its base word, Int32 lane and sequence-lock line. */
-const LAYOUT_VERSION = 2;
+export { HEADER_WORDS, LINE_WORDS, LOCKED, lines } from './layout.js';
 
-/**
- * A word holding LOCKED + v belongs to a thread working on another CPU's slot
- * (see lockSlotWord). Critical sections compare whole words, so a locked word
- * never equals what a section expects, and no section commits over it.
- */
-export const LOCKED = 2 ** 52;
+/** A claim older than this is revoked by the next thread that needs the slot. */
+export const REVOKE_AFTER_MS = 100;
+/** The value a claim word saw is below 2^31; the tag above it tells claims apart. */
+const VALUE_BITS = 2 ** 31;
+const TAGS = 2 ** 20;
+/** Atomics.wait timeouts while a claim stands, in ms. */
+const FIRST_WAIT_MS = 0.05;
+const LONGEST_WAIT_MS = 10;
 
-export type PerCpuKind = 'counter' | 'buffer' | 'pool';
-const MAGIC: Readonly<Record<PerCpuKind, number>> = { counter: 0x72736571_01, buffer: 0x72736571_02, pool: 0x72736571_03 };
-const KIND_NAME: Readonly<Record<PerCpuKind, string>> = { counter: 'PerCpuCounter', buffer: 'PerCpuBuffer', pool: 'PerCpuPool' };
-
-export interface Layout {
-  mode: IndexMode;
-  slots: number;
-  /** Words per slot, a whole number of cache lines. */
-  stride: number;
-  /** Words after the slots (shared arrays such as a pool's next[]). */
-  tailWords: number;
-  /** The structure's own parameters, header words 5..7. */
-  params: [number, number, number];
-}
-
-export function checkMode(kind: PerCpuKind, mode: unknown): IndexMode {
+export function checkMode(kind: RegionKind, mode: unknown): IndexMode {
   if (mode === undefined || mode === 'cpu') return 'cpu';
   if (mode === 'mmcid') return 'mmcid';
   throw new TypeError(`${KIND_NAME[kind]}: mode must be 'cpu' or 'mmcid', not ${JSON.stringify(mode)}`);
 }
 
-export function checkPositiveInt(kind: PerCpuKind, name: string, value: unknown, max: number): number {
+export function checkPositiveInt(kind: RegionKind, name: string, value: unknown, max: number): number {
   if (typeof value !== 'number') throw new TypeError(`${KIND_NAME[kind]}: ${name} must be a number, not ${typeof value}`);
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw new RangeError(`${KIND_NAME[kind]}: ${name} must be an integer in [1, ${max}], not ${value}`);
@@ -65,144 +51,159 @@ export function slotCount(b: Backend): number {
   return Math.max(...b.possibleCpus()) + 1;
 }
 
-/** Rounds words up to whole cache lines. */
-export function lines(words: number): number {
-  return Math.ceil(words / LINE_WORDS) * LINE_WORDS;
+/** The value a claim word saw. */
+export function claimedValue(word: number): number {
+  return (word - LOCKED) % VALUE_BITS;
 }
 
-/** Per-thread, per-structure access: the words, the bytes, and the caller's id. */
+/** What a waiter remembers of the claim it waits for. */
+export interface ClaimWait {
+  word: number;
+  since: number;
+  delay: number;
+}
+
+export function newWait(): ClaimWait {
+  return { word: -1, since: 0, delay: FIRST_WAIT_MS };
+}
+
+/** Per-thread, per-structure access: the words, the layout and the bound region. */
 export class PerCpuBase {
   readonly buffer: SharedArrayBuffer;
   protected readonly words: BigInt64Array;
-  protected readonly bytes: Uint8Array;
+  protected readonly layout: Layout;
   protected readonly mode: IndexMode;
   protected readonly slots: number;
-  protected readonly stride: number;
-  protected readonly params: [number, number, number];
-  protected readonly backend: Backend;
+  protected readonly region: BoundRegion;
+  protected readonly name: string;
   readonly #view: RseqAreaView;
-  /**
-   * This mode's id field in the area (one element); null where the view reads
-   * by calls. A TypeScript-private property, not a #field: a #field is first
-   * defined as undefined and then assigned, which makes V8 treat it as mutable
-   * and untyped; a property assigned once in the constructor is a constant to
-   * the optimising compiler (bench/README.md, "What changed the counter", step 5).
-   */
-  private readonly idField: Uint32Array | null;
-  readonly #kind: PerCpuKind;
+  /** This mode's id field in the area (one element), or null where the view reads by calls. Read-only to this class. */
+  readonly #idField: Uint32Array | null;
+  #fenceChecked = false;
 
-  /** A new structure (layout given) or one over an existing buffer (layout read from its header). */
-  protected constructor(kind: PerCpuKind, source: Layout | unknown) {
-    this.#kind = kind;
-    this.backend = backend();
-    if (isLayout(source)) {
-      const words = HEADER_WORDS + source.slots * source.stride + source.tailWords;
-      this.buffer = new SharedArrayBuffer(words * 8);
-      this.words = new BigInt64Array(this.buffer);
-      const header = [MAGIC[kind], LAYOUT_VERSION, source.mode === 'cpu' ? 0 : 1, source.slots, source.stride, ...source.params];
-      header.forEach((v, i) => Atomics.store(this.words, i, BigInt(v)));
+  /** A new structure (a layout) or one over a buffer from X.from() (its header is checked). */
+  protected constructor(kind: RegionKind, source: Layout | SharedArrayBuffer) {
+    const b = backend();
+    this.name = KIND_NAME[kind];
+    if (source instanceof SharedArrayBuffer) {
+      this.layout = readLayout(kind, source);
+      this.buffer = source;
     } else {
-      this.buffer = checkBuffer(kind, source);
-      this.words = new BigInt64Array(this.buffer);
-      if (Number(this.words[0]) !== MAGIC[kind] || Number(this.words[1]) !== LAYOUT_VERSION) {
-        throw new TypeError(`${KIND_NAME[kind]}.from: this SharedArrayBuffer does not hold a ${KIND_NAME[kind]} (wrong header)`);
-      }
+      this.layout = source;
+      this.buffer = allocate(source);
     }
-    this.bytes = new Uint8Array(this.buffer);
-    this.mode = Number(this.words[2]) === 0 ? 'cpu' : 'mmcid';
-    this.slots = Number(this.words[3]);
-    this.stride = Number(this.words[4]);
-    this.params = [Number(this.words[5]), Number(this.words[6]), Number(this.words[7])];
-    if (this.slots < slotCount(this.backend)) {
-      throw new RangeError(`${KIND_NAME[kind]}.from: the buffer has ${this.slots} slots, fewer than this machine's possible CPUs`);
+    this.words = new BigInt64Array(this.buffer);
+    this.mode = this.layout.mode;
+    this.slots = this.layout.slots;
+    if (this.slots < slotCount(b)) {
+      throw new RangeError(`${this.name}.from: the buffer has ${this.slots} slots, fewer than this machine's possible CPUs`);
     }
     const t = current();
     if (this.mode === 'mmcid' && !t.live.mmCid) throw fieldUnavailable('mmCid', t.featureSize);
+    this.region = b.bindRegion(this.words, kind);
     this.#view = area();
-    this.idField = areaField(this.#view, this.mode === 'cpu' ? 'cpuId' : 'mmCid');
+    this.#idField = areaField(this.#view, this.mode === 'cpu' ? 'cpuId' : 'mmCid');
   }
 
-  /** The calling thread's id in this structure's mode: one load from the rseq area. */
+  /** The calling thread's id in this structure's mode, from its rseq area. */
   protected id(): number {
-    const f = this.idField;
-    const id = f !== null ? f[0]! : this.mode === 'cpu' ? this.#view.cpuId : this.#view.mmCid;
-    if (id >= this.slots) {
-      throw new RangeError(`${KIND_NAME[this.#kind]}: id ${id} is past the ${this.slots} slots made for this machine's possible CPUs`);
-    }
-    return id;
+    const f = this.#idField;
+    return f !== null ? f[0]! : this.mode === 'cpu' ? this.#view.cpuId : this.#view.mmCid;
   }
 
   /** First word of slot `id`. */
   protected slotWord(id: number): number {
-    return HEADER_WORDS + id * this.stride;
+    return HEADER_WORDS + id * this.layout.stride;
   }
 
   protected load(index: number): number {
     return Number(Atomics.load(this.words, index));
   }
 
+  /** Throws the error a status other than OK, EMPTY, LOCKED or RETRY stands for. */
+  protected fail(op: string, status: number): never {
+    if (status === REGION_BAD_ID) {
+      throw new RangeError(`${this.name}.${op}: the thread's id ${this.id()} is past the ${this.slots} slots made for this machine's possible CPUs`);
+    }
+    if (status === REGION_CORRUPT) {
+      throw new RseqError('ERR_RSEQ_CORRUPT', `${this.name}.${op}: a count or index in the shared buffer is out of range: the buffer was overwritten`);
+    }
+    if (status === REGION_OVERFLOW) throw new RangeError(`${this.name}.${op}: the sum would leave the signed 64-bit range`);
+    throw new Error(`${this.name}.${op}: unexpected status ${status}`);
+  }
+
   /**
-   * Takes the word at `index` (in slot `slot`) away from the critical sections:
-   * stores LOCKED + v, then fences, so that every section that read v before
-   * has aborted or committed. A section that committed between the store and
-   * the fence replaced the lock with its value: then lock again. Returns v.
-   * The caller now owns the slot's data until unlockSlotWord.
+   * Waits for the claim on word `index` (if any) to go: Atomics.wait with a
+   * growing timeout; revokes the claim when the same claim word has stood for
+   * REVOKE_AFTER_MS. Returns at once when the word holds no claim.
    */
-  protected lockSlotWord(index: number, slot: number): number {
+  protected waitClaim(index: number, wait: ClaimWait): void {
+    const word = this.load(index);
+    if (word < LOCKED) return;
+    const now = performance.now();
+    if (word !== wait.word) {
+      wait.word = word;
+      wait.since = now;
+      wait.delay = FIRST_WAIT_MS;
+    } else if (now - wait.since >= REVOKE_AFTER_MS) {
+      if (Atomics.compareExchange(this.words, index, BigInt(word), BigInt(claimedValue(word))) === BigInt(word)) {
+        Atomics.notify(this.words, index);
+      }
+      wait.word = -1;
+      return;
+    }
+    Atomics.wait(this.words, index, BigInt(word), wait.delay);
+    wait.delay = Math.min(wait.delay * 2, LONGEST_WAIT_MS);
+  }
+
+  /** Waits while the calling thread's own slot word (at `offset` in its slot) is claimed. */
+  protected waitOwnSlot(offset: number, wait: ClaimWait): void {
+    const id = this.id();
+    if (id < this.slots) this.waitClaim(this.slotWord(id) + offset, wait);
+  }
+
+  /**
+   * Takes word `index` of slot `slot` away from the sections, runs `work` on
+   * the value it held, and commits work's `next` in place of the claim.
+   * `accept(v)` false: nothing to do (returns null without claiming). Returns
+   * work's result, or null when work declined.
+   */
+  protected claimed<T>(index: number, slot: number, accept: (v: number) => boolean, work: (v: number) => { next: number; result: T } | null): T | null {
+    const cpu = this.mode === 'cpu' ? slot : -1;
+    if (!this.#fenceChecked) {
+      // A kernel or filter without membarrier's rseq fence fails here, before anything is claimed.
+      throwIfFailed(this.region.fence(cpu), 'membarrier', this.name);
+      this.#fenceChecked = true;
+    }
+    const wait = newWait();
     for (;;) {
       const v = this.load(index);
-      if (v >= LOCKED) continue; // another thread holds it
-      if (Atomics.compareExchange(this.words, index, BigInt(v), BigInt(v + LOCKED)) !== BigInt(v)) continue;
-      throwIfFailed(this.backend.fence(this.mode === 'cpu' ? slot : -1), 'membarrier', `${KIND_NAME[this.#kind]}`);
-      if (this.load(index) === v + LOCKED) return v;
+      if (v >= LOCKED) {
+        this.waitClaim(index, wait);
+        continue;
+      }
+      if (!accept(v)) return null;
+      if (!(v >= 0 && v < VALUE_BITS)) this.fail('claim', REGION_CORRUPT);
+      const claim = LOCKED + Math.floor(Math.random() * TAGS) * VALUE_BITS + v;
+      if (Atomics.compareExchange(this.words, index, BigInt(v), BigInt(claim)) !== BigInt(v)) continue;
+      let committed = false;
+      try {
+        throwIfFailed(this.region.fence(cpu), 'membarrier', this.name);
+        // A section that read v before the claim and committed before the fence replaced the claim: again.
+        if (this.load(index) !== claim) continue;
+        const out = work(v);
+        if (out === null) return null;
+        if (Atomics.compareExchange(this.words, index, BigInt(claim), BigInt(out.next)) === BigInt(claim)) {
+          committed = true;
+          Atomics.notify(this.words, index);
+          return out.result;
+        }
+        // revoked by a waiter: what work read may be stale; again
+      } finally {
+        if (!committed && Atomics.compareExchange(this.words, index, BigInt(claim), BigInt(v)) === BigInt(claim)) {
+          Atomics.notify(this.words, index);
+        }
+      }
     }
   }
-
-  /** Throws when a buffer adopted by from() is shorter than its header says. */
-  protected needWords(words: number): void {
-    if (this.buffer.byteLength < words * 8) {
-      throw new RangeError(`${KIND_NAME[this.#kind]}.from: the buffer holds ${this.buffer.byteLength} bytes, fewer than its header needs (${words * 8})`);
-    }
-  }
-
-  protected unlockSlotWord(index: number, value: number): void {
-    Atomics.store(this.words, index, BigInt(value));
-  }
-}
-
-/**
- * `X.from(buffer)`: the buffer is handed to X's constructor through this
- * module-level slot (set and cleared synchronously, so per isolate it is never
- * seen by another construction), because a constructor cannot take it as a
- * second, internal argument without showing it in the public type.
- */
-let adopting: SharedArrayBuffer | undefined;
-
-export function adopt<T>(kind: PerCpuKind, buffer: unknown, construct: () => T): T {
-  adopting = checkBuffer(kind, buffer);
-  try {
-    return construct();
-  } finally {
-    adopting = undefined;
-  }
-}
-
-/** In a constructor: the buffer being adopted by from(), or undefined for a new structure. */
-export function adopted(): SharedArrayBuffer | undefined {
-  const b = adopting;
-  adopting = undefined;
-  return b;
-}
-
-function isLayout(x: unknown): x is Layout {
-  return typeof x === 'object' && x !== null && 'slots' in x && 'stride' in x && 'params' in x;
-}
-
-export function checkBuffer(kind: PerCpuKind, buffer: unknown): SharedArrayBuffer {
-  if (buffer instanceof SharedArrayBuffer) {
-    if (buffer.byteLength < HEADER_WORDS * 8) throw new RangeError(`${KIND_NAME[kind]}.from: the buffer is too small to hold a header`);
-    return buffer;
-  }
-  const what = buffer instanceof ArrayBuffer ? 'an ArrayBuffer (not shared)' : typeof buffer;
-  throw new TypeError(`${KIND_NAME[kind]}.from needs the SharedArrayBuffer of a ${KIND_NAME[kind]} (its .buffer), not ${what}`);
 }

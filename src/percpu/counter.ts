@@ -1,142 +1,279 @@
 /**
- * PerCpuCounter: one 64-byte slot per possible CPU (or concurrency id), in a
- * SharedArrayBuffer that workers share.
+ * PerCpuCounter: an exact 64-bit counter that workers share through a
+ * SharedArrayBuffer, with three ways to add, equally exact and safe to mix on
+ * one buffer. Readers never wait for writers, and no add or reset holds
+ * anything another thread could wait for.
  *
- * Two ways to add, equally exact, and safe to mix on one buffer:
- * - 'atomics': read the id from the rseq area (one load) and Atomics.add on
- *   that slot's 32-bit lane. Exact because the add is atomic; per-CPU because
- *   threads on different CPUs touch different lines. No call into the backend.
- *   An Int32 Atomics.add returns a number where a BigInt64 one allocates a
- *   bigint, which is most of the difference in the benchmark. A lane that
- *   reaches ±2^30 is folded into the slot's 64-bit base; amounts past ±2^16
- *   go to the base directly.
- * - 'rseq': the add critical section, retried until it commits: a plain add
- *   on this CPU's 64-bit rseq word that the kernel aborts if the thread is
- *   preempted or migrated. One call into the backend per attempt.
+ * - 'lane' (the default, chosen by bench/): the thread's own lane, one
+ *   64-byte line that only this thread writes, with a plain load and a plain
+ *   store of a Float64 (exact for integers up to 2^53). Nothing is shared
+ *   while adding. A thread takes a free lane the first time it makes a handle
+ *   on the buffer and keeps it; a lane's amount stays counted after its
+ *   thread ends. When every lane is taken, or an amount would take a lane past
+ *   2^53, the add goes to the shared base word instead (compare-exchange).
+ * - 'atomics': Atomics.add on the calling CPU's 64-bit word: bounded memory
+ *   (one line per CPU, whatever the number of threads) and a per-CPU view.
+ * - 'rseq': the calling CPU's section word, in a critical section that the
+ *   kernel restarts when the thread is preempted or migrated (one crossing
+ *   into the backend per add).
  *
- * Slot layout (64-bit words):
- *   word 0  rseq word: written only by critical sections on that CPU (never
- *           by Atomics, never by reset, so no plain store can undo another
- *           thread's atomic write)
- *   word 1  base: written only with Atomics (folds, large amounts, reset)
- *   word 2  low half: the Int32 lane of the 'atomics' path
- * The value of a slot is word0 + word1 + lane. Folding moves an amount from
- * the lane to the base in two steps; a sequence lock in the line after the
- * slots makes readers retry across a fold or a reset, so a reader never sees
- * an amount in both places or in neither.
+ * Words (layout.ts), per slot: 0 section word (only sections write it),
+ * 1 what reset took of it, 2 atomics word. After the slots: a line whose
+ * word 0 is the base, then one line per lane: 0 the lane's Float64, 1 what
+ * reset took of it, 2 (low half) 1 when a thread owns the lane.
+ *
+ * reset() never writes a word another thread writes with plain stores or
+ * sections: it records what it took of a lane or section word in that word's
+ * "taken" word (compare-exchange), so a reader's value is word - taken.
+ *
+ * The signed 64-bit range: no word ever wraps, and the value is summed as a
+ * bigint. The fast paths keep each word within bounds whose sum stays below
+ * 2^62 (a lane below 2^53 and at most 256 lanes; a per-CPU word below 2^44);
+ * past them an add goes to the base, checked against the whole value. Once a
+ * checked add leaves the value within 2^62 of either end, the counter raises
+ * its edge flag (word 1 of the base line) and from then on every add is
+ * checked: an add that would pass ±2^63 is a RangeError, never a wrap.
  */
-import { OP_COMMITTED } from '../backend.js';
-import type { IndexMode } from '../backend.js';
-import { HEADER_WORDS, LINE_WORDS, PerCpuBase, adopt, adopted, checkMode, slotCount } from './core.js';
+import { REGION_BAD_ID, REGION_OVERFLOW, REGION_RETRY, type IndexMode } from '../backend.js';
 import { backend } from '../thread.js';
+import { PerCpuBase, checkMode, slotCount } from './core.js';
+import { LINE_WORDS, makeLayout } from './layout.js';
 
-export type CounterPath = 'atomics' | 'rseq';
+export type CounterPath = 'lane' | 'atomics' | 'rseq';
 
 export interface PerCpuCounterOptions {
-  /** Index slots by cpu_id (default) or by mm_cid. */
+  /** Index per-CPU slots by cpu_id (default) or by mm_cid. */
   mode?: IndexMode;
-  /** How add() updates the slot (default 'atomics'). */
+  /** How add() updates the counter (default 'lane'). */
   path?: CounterPath;
+  /** Lanes for path 'lane' (default 128): threads past this many add through the base word. */
+  lanes?: number;
 }
 
-/** Largest amount (in magnitude) the 'atomics' path adds to the Int32 lane. */
-const LANE_MAX_ADD = 2 ** 16;
-/**
- * A lane at or past ±FOLD_AT is folded into the base. Each thread folds before
- * its add returns, so at most one lane-sized amount per thread is ever past
- * FOLD_AT: the lane cannot overflow below 2^14 threads on one buffer.
- */
-const FOLD_AT = 2 ** 30;
-const BASE_WORD = 1;
-/** Int32 index of slot 0's lane (the low half of the slot's word 2), and Int32 elements per slot. */
-const LANE0 = HEADER_WORDS * 2 + 4;
-const LANE_STRIDE = LINE_WORDS * 2;
+const DEFAULT_LANES = 128;
+/** A lane holds at most this much in magnitude (Float64 integers are exact to 2^53). */
+const LANE_MAX = 2 ** 53 - 1;
+/** At most this many lanes, so that lanes hold less than 2^61 in all. */
+const MAX_COUNTER_LANES = 256;
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+/** A per-CPU word past this (in magnitude) sends adds to the checked path (slots <= 2^16: below 2^61 in all). */
+const WORD_GUARD = 2n ** 44n;
+/** A value this close to either end of the range raises the edge flag. */
+const EDGE = 2n ** 62n;
+const ONE = 1n;
+const TAKEN = 1;
+const ATOMICS = 2;
+const OWNER_I32 = 4; // Int32 index of word 2's low half, within a line
 
-/** Int32 index of slot id's lane. */
-function lane(id: number): number {
-  return LANE0 + id * LANE_STRIDE;
-}
+/** This thread's lane of each counter buffer (a second handle on the same buffer shares it). */
+const myLanes = new WeakMap<SharedArrayBuffer, number>();
 
 function checkPath(path: unknown): CounterPath {
-  if (path === undefined || path === 'atomics' || path === 'rseq') return path ?? 'atomics';
-  throw new TypeError(`PerCpuCounter: path must be 'atomics' or 'rseq', not ${JSON.stringify(path)}`);
+  if (path === undefined) return 'lane';
+  if (path === 'lane' || path === 'atomics' || path === 'rseq') return path;
+  throw new TypeError(`PerCpuCounter: path must be 'lane', 'atomics' or 'rseq', not ${JSON.stringify(path)}`);
 }
 
-function checkCount(n: unknown): number {
-  if (typeof n !== 'number') throw new TypeError(`PerCpuCounter.add: the amount must be a number, not ${typeof n}`);
-  if (!Number.isSafeInteger(n)) throw new RangeError(`PerCpuCounter.add: the amount must be a safe integer, not ${n}`);
-  return n;
+function checkLanes(lanes: unknown): number {
+  if (lanes === undefined) return DEFAULT_LANES;
+  if (typeof lanes !== 'number' || !Number.isInteger(lanes) || lanes < 0 || lanes > MAX_COUNTER_LANES) {
+    throw new RangeError(`PerCpuCounter: lanes must be an integer in [0, ${MAX_COUNTER_LANES}], not ${String(lanes)}`);
+  }
+  return lanes;
 }
+
+/** The amount as a bigint, or a TypeError/RangeError that says what is wrong. */
+function amount(n: unknown): bigint {
+  if (typeof n === 'bigint') {
+    if (n > INT64_MAX || n < INT64_MIN) throw new RangeError(`PerCpuCounter.add: ${n} is outside the signed 64-bit range`);
+    return n;
+  }
+  if (typeof n !== 'number') throw new TypeError(`PerCpuCounter.add: the amount must be a number or a bigint, not ${typeof n}`);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`PerCpuCounter.add: the amount must be a safe integer (or a bigint), not ${n}`);
+  return BigInt(n);
+}
+
+/** `from()` hands its buffer to the constructor through this slot (set and cleared synchronously). */
+let adopting: SharedArrayBuffer | undefined;
 
 export class PerCpuCounter extends PerCpuBase {
   /** The path add() takes. */
   readonly path: CounterPath;
-  // The two fields add() reads are properties assigned once, not #fields (see PerCpuBase.idField).
-  /**
-   * 1 when path === 'atomics', else 0. A small integer, not a boolean: V8
-   * keeps the field's type as an integer, so the test is one load and one
-   * compare, where a boolean field is tested as any value (its map loaded).
-   */
-  private readonly atomics: 0 | 1;
+  // The fields add() reads are properties assigned once, not #fields: V8 then
+  // treats them as constants of the object's shape (bench/README.md).
+  private readonly f64: Float64Array;
+  /** Float64 index of this thread's lane value, or -1 (no lane: path not 'lane', or none free). */
+  private readonly laneAt: number;
   private readonly i32: Int32Array;
-  /** Int32 index of the sequence lock (even: quiet, odd: a fold or reset is moving amounts). */
-  readonly #seq: number;
+  /** Int32 index of the edge flag (1: every add is checked). */
+  private readonly edgeAt: number;
+  readonly #base: number;
+  readonly #lanes: number;
+  readonly #bits = new BigInt64Array(1);
+  readonly #bitsF64 = new Float64Array(this.#bits.buffer);
 
   constructor(options: PerCpuCounterOptions = {}) {
-    const source = adopted();
+    const source = adopting;
+    adopting = undefined;
     const path = checkPath(options.path);
-    super('counter', source ?? { mode: checkMode('counter', options.mode), slots: slotCount(backend()), stride: LINE_WORDS, tailWords: LINE_WORDS, params: [0, 0, 0] });
-    if (this.stride !== LINE_WORDS) throw new TypeError(`PerCpuCounter.from: the buffer's header gives ${this.stride} words per slot, not ${LINE_WORDS}`);
-    this.needWords(HEADER_WORDS + this.slots * this.stride + LINE_WORDS);
+    super('counter', source ?? makeLayout('counter', checkMode('counter', options.mode), slotCount(backend()), [checkLanes(options.lanes), 0, 0]));
     this.path = path;
-    this.atomics = path === 'atomics' ? 1 : 0;
+    this.f64 = new Float64Array(this.buffer);
     this.i32 = new Int32Array(this.buffer);
-    this.#seq = (HEADER_WORDS + this.slots * this.stride) * 2;
+    this.#base = this.layout.tail;
+    this.edgeAt = (this.#base + 1) * 2;
+    this.#lanes = this.layout.params[0];
+    if (this.#lanes > MAX_COUNTER_LANES) throw new TypeError(`PerCpuCounter.from: word 5 (lanes) is ${this.#lanes}, outside [0, ${MAX_COUNTER_LANES}]`);
+    this.laneAt = path === 'lane' ? this.#claimLane() : -1;
   }
 
   /**
    * This thread's handle on a counter made elsewhere: pass `counter.buffer` to
-   * a worker and call this there. The mode comes from the buffer.
+   * a worker and call this there. The mode and lanes come from the buffer.
    */
   static from(buffer: SharedArrayBuffer, options: Pick<PerCpuCounterOptions, 'path'> = {}): PerCpuCounter {
-    return adopt('counter', buffer, () => new PerCpuCounter(options));
+    adopting = buffer instanceof SharedArrayBuffer ? buffer : undefined;
+    try {
+      if (adopting === undefined) throw new TypeError(`PerCpuCounter.from needs the SharedArrayBuffer of a PerCpuCounter (its .buffer), not ${buffer === null ? 'null' : typeof buffer}`);
+      return new PerCpuCounter(options);
+    } finally {
+      adopting = undefined;
+    }
   }
 
-  /** Adds n (default 1) to the calling CPU's slot. */
-  add(n: number = 1): void {
+  /** Adds n (default 1): a safe integer, or a bigint in the signed 64-bit range. */
+  add(n: number | bigint = 1): void {
     // Kept small so that callers' hot loops inline it; every other case is #addOther.
-    if (this.atomics === 1 && (n | 0) === n && n <= LANE_MAX_ADD && n >= -LANE_MAX_ADD) {
-      const id = this.id();
-      const now = Atomics.add(this.i32, lane(id), n) + n;
-      if (now >= FOLD_AT || now <= -FOLD_AT) this.#fold(id);
-      return;
+    const k = this.laneAt;
+    if (k >= 0 && typeof n === 'number' && (n | 0) === n && this.i32[this.edgeAt] === 0) {
+      const v = this.f64[k]! + n;
+      if (v <= LANE_MAX && v >= -LANE_MAX) {
+        this.f64[k] = v;
+        return;
+      }
     }
     this.#addOther(n);
   }
 
-  /** add() for the 'rseq' path, amounts past the lane's limit, and bad input. */
   #addOther(n: unknown): void {
-    const count = checkCount(n);
-    if (this.atomics === 1) {
-      Atomics.add(this.words, this.slotWord(this.id()) + BASE_WORD, BigInt(count));
-      return;
+    if (typeof n === 'number' && (n | 0) === n && this.laneAt < 0 && this.i32[this.edgeAt] === 0) {
+      // An int32 amount on the 'rseq' or 'atomics' path: no bigint unless the word is near its guard.
+      if (this.path === 'rseq') {
+        const r = this.region;
+        r.args[0] = n;
+        if (r.add() === undefined) return;
+      } else {
+        const id = this.id();
+        if (id < this.slots) {
+          const w = this.slotWord(id) + ATOMICS;
+          const old = Atomics.add(this.words, w, n === 1 ? ONE : BigInt(n));
+          if (old <= WORD_GUARD && old >= -WORD_GUARD) return;
+          Atomics.sub(this.words, w, n === 1 ? ONE : BigInt(n)); // past the guard: undo; the general path decides
+        }
+      }
     }
-    for (;;) {
+    this.#addAny(n);
+  }
+
+  /** Any amount on any path (the checks, the guards, the base). */
+  #addAny(n: unknown): void {
+    const a = amount(n);
+    if (Atomics.load(this.i32, this.edgeAt) !== 0) return this.#addChecked(a);
+    const k = this.laneAt;
+    if (k >= 0) {
+      const v = this.f64[k]! + Number(a);
+      if (typeof n === 'number' && v <= LANE_MAX && v >= -LANE_MAX) {
+        this.f64[k] = v;
+        return;
+      }
+    } else if (this.path === 'rseq' && typeof n === 'number' && a <= WORD_GUARD && a >= -WORD_GUARD) {
+      this.region.args[0] = n;
+      for (;;) {
+        const s = this.region.add();
+        if (s === undefined) return;
+        if (s === REGION_OVERFLOW) break; // past the word's guard: the checked path
+        if (s !== REGION_RETRY) this.fail('add', s);
+      }
+    } else if (a <= WORD_GUARD && a >= -WORD_GUARD) {
+      // 'atomics', or 'lane' with every lane taken: this CPU's atomics word.
       const id = this.id();
-      if (this.backend.add(this.mode, id, this.words, this.slotWord(id), count) === OP_COMMITTED) return;
+      if (id >= this.slots) this.fail('add', REGION_BAD_ID);
+      const w = this.slotWord(id) + ATOMICS;
+      const old = Atomics.add(this.words, w, a);
+      if (old <= WORD_GUARD && old >= -WORD_GUARD) return;
+      Atomics.sub(this.words, w, a); // past the guard: undo, and add where the range is checked
+    }
+    this.#addChecked(a);
+  }
+
+  /** base += a, refused when the whole value would leave the signed 64-bit range; raises the edge flag near it. */
+  #addChecked(a: bigint): void {
+    for (;;) {
+      const old = Atomics.load(this.words, this.#base);
+      const total = this.#others() + old + a;
+      if (total > INT64_MAX || total < INT64_MIN) throw new RangeError(`PerCpuCounter.add: the counter would pass the signed 64-bit range (${total})`);
+      if (total >= EDGE || total <= -EDGE) Atomics.store(this.i32, this.edgeAt, 1);
+      if (Atomics.compareExchange(this.words, this.#base, old, old + a) === old) return;
     }
   }
 
-  /** The exact sum of all slots, as a bigint. */
-  valueBigInt(): bigint {
-    return this.#read(() => {
-      let sum = 0n;
-      for (let i = 0; i < this.slots; i++) sum += this.#slotValue(i);
-      return sum;
-    });
+  /** A lane no thread owns, now this thread's; -1 when none is free. */
+  #claimLane(): number {
+    const mine = myLanes.get(this.buffer);
+    if (mine !== undefined) return mine;
+    for (let k = 0; k < this.#lanes; k++) {
+      const line = this.#base + LINE_WORDS * (k + 1);
+      if (Atomics.compareExchange(this.i32, line * 2 + OWNER_I32, 0, 1) === 0) {
+        myLanes.set(this.buffer, line);
+        return line;
+      }
+    }
+    return -1;
   }
 
-  /** The exact sum of all slots; a RangeError when it is past Number.MAX_SAFE_INTEGER (use valueBigInt()). */
+  /** The Float64 in word w, read with one atomic 64-bit load. */
+  #laneValue(w: number): bigint {
+    this.#bits[0] = Atomics.load(this.words, w);
+    return BigInt(this.#bitsF64[0]!);
+  }
+
+  /** word - taken of a word that only its writers change and reset() takes from through `taken`. */
+  #net(w: number, read: (w: number) => bigint): bigint {
+    for (;;) {
+      const t = Atomics.load(this.words, w + TAKEN);
+      const v = read(w);
+      if (Atomics.load(this.words, w + TAKEN) === t) return v - t;
+      // a reset took from this word meanwhile: read again
+    }
+  }
+
+  readonly #word = (w: number): bigint => Atomics.load(this.words, w);
+  readonly #lane = (w: number): bigint => this.#laneValue(w);
+
+  #slotValue(i: number): bigint {
+    const w = this.slotWord(i);
+    return this.#net(w, this.#word) + Atomics.load(this.words, w + ATOMICS);
+  }
+
+  #laneOwned(k: number): boolean {
+    return Atomics.load(this.i32, (this.#base + LINE_WORDS * (k + 1)) * 2 + OWNER_I32) !== 0;
+  }
+
+  /** The exact sum of everything added and not taken by reset(), as a bigint. */
+  valueBigInt(): bigint {
+    return Atomics.load(this.words, this.#base) + this.#others();
+  }
+
+  /** Everything but the base: the slots' words and the owned lanes. */
+  #others(): bigint {
+    let sum = 0n;
+    for (let i = 0; i < this.slots; i++) sum += this.#slotValue(i);
+    for (let k = 0; k < this.#lanes; k++) if (this.#laneOwned(k)) sum += this.#net(this.#base + LINE_WORDS * (k + 1), this.#lane);
+    return sum;
+  }
+
+  /** The exact sum; a RangeError when it is past Number.MAX_SAFE_INTEGER (use valueBigInt()). */
   value(): number {
     const v = this.valueBigInt();
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
@@ -145,64 +282,33 @@ export class PerCpuCounter extends PerCpuBase {
     return Number(v);
   }
 
-  /** Each slot's value, indexed by id. */
+  /** What each per-CPU slot holds (paths 'atomics' and 'rseq'), indexed by id; lanes and the base are not per CPU. */
   perCpu(): bigint[] {
-    return this.#read(() => Array.from({ length: this.slots }, (_, i) => this.#slotValue(i)));
+    return Array.from({ length: this.slots }, (_, i) => this.#slotValue(i));
   }
 
   /**
-   * Takes what every slot holds and returns it, leaving the counter at 0 plus
-   * whatever was added meanwhile: an add that races with reset() is either in
-   * the returned total or stays in the counter, never both, never neither.
-   * The rseq word is only read (sections own it); the base takes its negation.
+   * Takes what the counter holds and returns it, leaving 0 plus whatever is
+   * added meanwhile: an add that races with reset() is either in the returned
+   * total or stays in the counter, never both, never neither.
    */
   reset(): bigint {
-    return this.#write(() => {
-      let taken = 0n;
-      for (let i = 0; i < this.slots; i++) {
-        const w = this.slotWord(i);
-        const r = Atomics.load(this.words, w);
-        const inLane = Atomics.exchange(this.i32, lane(i), 0);
-        const base = Atomics.exchange(this.words, w + BASE_WORD, -r);
-        taken += r + base + BigInt(inLane);
-      }
-      return taken;
-    });
-  }
-
-  #slotValue(i: number): bigint {
-    const w = this.slotWord(i);
-    return Atomics.load(this.words, w) + Atomics.load(this.words, w + BASE_WORD) + BigInt(Atomics.load(this.i32, lane(i)));
-  }
-
-  /** Moves slot id's lane into its base. */
-  #fold(id: number): void {
-    this.#write(() => {
-      const inLane = Atomics.exchange(this.i32, lane(id), 0);
-      Atomics.add(this.words, this.slotWord(id) + BASE_WORD, BigInt(inLane));
-    });
-  }
-
-  /** Runs f with the sequence lock held (odd); folds and resets are rare, so waiting is a spin. */
-  #write<T>(f: () => T): T {
-    for (;;) {
-      const s = Atomics.load(this.i32, this.#seq);
-      if ((s & 1) === 0 && Atomics.compareExchange(this.i32, this.#seq, s, s + 1) === s) break;
+    let taken = Atomics.exchange(this.words, this.#base, 0n);
+    for (let i = 0; i < this.slots; i++) {
+      const w = this.slotWord(i);
+      taken += Atomics.exchange(this.words, w + ATOMICS, 0n);
+      taken += this.#take(w, this.#word);
     }
-    try {
-      return f();
-    } finally {
-      Atomics.add(this.i32, this.#seq, 1);
-    }
+    for (let k = 0; k < this.#lanes; k++) if (this.#laneOwned(k)) taken += this.#take(this.#base + LINE_WORDS * (k + 1), this.#lane);
+    return taken;
   }
 
-  /** Runs f until no fold or reset overlapped it. */
-  #read<T>(f: () => T): T {
+  /** Moves word w's net amount into its taken word; returns it. */
+  #take(w: number, read: (w: number) => bigint): bigint {
     for (;;) {
-      const s = Atomics.load(this.i32, this.#seq);
-      if ((s & 1) !== 0) continue;
-      const v = f();
-      if (Atomics.load(this.i32, this.#seq) === s) return v;
+      const t = Atomics.load(this.words, w + TAKEN);
+      const v = read(w);
+      if (Atomics.compareExchange(this.words, w + TAKEN, t, v) === t) return v - t;
     }
   }
 }

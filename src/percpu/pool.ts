@@ -1,19 +1,23 @@
 /**
  * PerCpuPool: per-CPU free lists of indices 0..size-1 in a SharedArrayBuffer.
  *
- * take() pops the calling CPU's list in one critical section (list pop); when
- * that list is empty it takes one index from another CPU's list under the
- * lock-then-fence protocol. give(i) pushes i onto the calling CPU's list:
- * next[i] = head is the speculative store, head = i the commit, when head is
- * still what was read (speculative store then commit).
+ * take() pops the calling CPU's list in one critical section through the bound
+ * region; when that list is empty it takes one index from another CPU's list
+ * under a claim on that list's head (core.ts). give(i) pushes i onto the
+ * calling CPU's list (next[i] = head speculatively, head = i the commit).
+ *
+ * Ownership: next[i] of an index a thread holds is TAKEN. give(i) first moves
+ * it from TAKEN (compare-exchange), so a second give of i, or a give of an
+ * index never taken, throws ERR_RSEQ_POOL_NOT_TAKEN and changes nothing.
  *
  * Per slot: word 0 is the list head (EMPTY when empty). After the slots, one
- * shared next[] word per index.
+ * next[] word per index.
  */
-import { OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED } from '../backend.js';
-import type { IndexMode } from '../backend.js';
+import { REGION_BAD_ARG, REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_NOT_TAKEN, REGION_OK, REGION_RETRY, type IndexMode } from '../backend.js';
+import { RseqError } from '../errors.js';
 import { backend } from '../thread.js';
-import { HEADER_WORDS, LINE_WORDS, LOCKED, PerCpuBase, type Layout, adopt, adopted, checkMode, checkPositiveInt, slotCount } from './core.js';
+import { PerCpuBase, checkMode, checkPositiveInt, newWait, slotCount } from './core.js';
+import { EMPTY, MAX_POOL_SIZE, TAKEN, makeLayout, type Layout } from './layout.js';
 
 export interface PerCpuPoolOptions {
   /** Indices in the pool: 0 to size - 1. */
@@ -22,38 +26,45 @@ export interface PerCpuPoolOptions {
   mode?: IndexMode;
 }
 
-/** An empty list's head. Above every index, below LOCKED. */
-const EMPTY = 2 ** 51;
-const MAX_SIZE = 2 ** 31 - 1;
-
 /** The layout of a new pool, from checked options. */
 function newLayout(options: PerCpuPoolOptions): Layout {
   if (typeof options !== 'object' || options === null) throw new TypeError('PerCpuPool: options { size } are required');
-  const size = checkPositiveInt('pool', 'size', options.size, MAX_SIZE);
-  return { mode: checkMode('pool', options.mode), slots: slotCount(backend()), stride: LINE_WORDS, tailWords: size, params: [size, 0, 0] };
+  const size = checkPositiveInt('pool', 'size', options.size, MAX_POOL_SIZE);
+  return makeLayout('pool', checkMode('pool', options.mode), slotCount(backend()), [size, 0, 0]);
 }
+
+let adopting: SharedArrayBuffer | undefined;
 
 export class PerCpuPool extends PerCpuBase {
   readonly size: number;
   readonly #next: number;
 
   constructor(options: PerCpuPoolOptions) {
-    const source = adopted();
+    const source = adopting;
+    adopting = undefined;
     super('pool', source ?? newLayout(options));
-    this.size = this.params[0];
-    this.#next = HEADER_WORDS + this.slots * this.stride;
-    this.needWords(this.#next + this.size);
+    this.size = this.layout.params[0];
+    this.#next = this.layout.tail;
     if (source === undefined) this.#fill();
   }
 
   /** This thread's handle on a pool made elsewhere (pass `pool.buffer` to a worker). */
   static from(buffer: SharedArrayBuffer): PerCpuPool {
-    return adopt('pool', buffer, () => new PerCpuPool(undefined as unknown as PerCpuPoolOptions));
+    if (!(buffer instanceof SharedArrayBuffer)) {
+      throw new TypeError(`PerCpuPool.from needs the SharedArrayBuffer of a PerCpuPool (its .buffer), not ${buffer === null ? 'null' : typeof buffer}`);
+    }
+    adopting = buffer;
+    try {
+      return new PerCpuPool(undefined as unknown as PerCpuPoolOptions);
+    } finally {
+      adopting = undefined;
+    }
   }
 
   /** Deals the indices round-robin over the ids the creating thread can have (its allowed CPUs). */
   #fill(): void {
-    const ids = this.mode === 'cpu' ? this.backend.getAffinity().filter((c) => c < this.slots) : [...Array(this.backend.getAffinity().length).keys()];
+    const allowed = backend().getAffinity();
+    const ids = this.mode === 'cpu' ? allowed.filter((c) => c < this.slots) : [...Array(Math.min(allowed.length, this.slots)).keys()];
     for (let s = 0; s < this.slots; s++) Atomics.store(this.words, this.slotWord(s), BigInt(EMPTY));
     // Build each list back to front so that it pops in ascending order.
     for (let i = this.size - 1; i >= 0; i--) {
@@ -65,45 +76,65 @@ export class PerCpuPool extends PerCpuBase {
 
   /** An index from the calling CPU's list, else from another CPU's, else null when the pool is empty. */
   take(): number | null {
+    const wait = newWait();
     for (;;) {
-      const id = this.id();
-      const head = this.slotWord(id);
-      const r = this.backend.listPop(this.mode, id, this.words, head, this.#next, this.size, EMPTY);
+      const r = this.region.take();
       if (r >= 0) return r;
-      if (r === -OP_COMPARE_FAILED) return this.#steal(id);
-      if (r === -OP_BAD_INDEX && this.load(head) < LOCKED) {
-        throw new RangeError(`PerCpuPool.take: the list of slot ${id} holds index ${this.load(head)}, outside [0, ${this.size}): an index was given twice or the buffer was overwritten`);
+      if (r === -REGION_EMPTY) {
+        const stolen = this.#steal();
+        if (stolen !== undefined) return stolen;
+        continue; // an index came back to this CPU's list meanwhile
       }
-      // aborted, moved, or another thread held the list for a moment: try again
+      if (r === -REGION_LOCKED) this.waitOwnSlot(0, wait);
+      else if (r !== -REGION_RETRY) this.fail('take', -r);
     }
   }
 
-  #steal(from: number): number | null {
+  /** An index from another CPU's list, null when every list is empty, undefined to look at this CPU's list again. */
+  #steal(): number | null | undefined {
+    const own = this.id();
+    let sawAny = false;
     for (let k = 1; k <= this.slots; k++) {
-      const s = (from + k) % this.slots;
+      const s = (own + k) % this.slots;
       const head = this.slotWord(s);
       if (this.load(head) === EMPTY) continue;
-      const r = this.lockSlotWord(head, s);
-      if (r === EMPTY) {
-        this.unlockSlotWord(head, EMPTY);
-        continue;
+      sawAny = true;
+      const r = this.claimed(
+        head,
+        s,
+        (v) => v !== EMPTY,
+        (v) => {
+          if (v >= this.size) this.fail('take', REGION_CORRUPT);
+          const n = this.load(this.#next + v);
+          if (n !== EMPTY && !(n >= 0 && n < this.size)) this.fail('take', REGION_CORRUPT);
+          return { next: n, result: v };
+        },
+      );
+      if (r !== null) {
+        Atomics.store(this.words, this.#next + r, BigInt(TAKEN));
+        return r;
       }
-      this.unlockSlotWord(head, this.load(this.#next + r));
-      return r;
     }
-    return null;
+    return sawAny ? undefined : null;
   }
 
-  /** Returns index i to the pool, on the calling CPU's list. */
+  /** Returns index i, which this thread took, to the pool, on the calling CPU's list. */
   give(i: number): void {
     if (typeof i !== 'number') throw new TypeError(`PerCpuPool.give: the index must be a number, not ${typeof i}`);
     if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new RangeError(`PerCpuPool.give: index ${i} is not an integer in [0, ${this.size})`);
+    const r = this.region;
+    const wait = newWait();
     for (;;) {
-      const id = this.id();
-      const head = this.slotWord(id);
-      const h = this.load(head);
-      if (h >= LOCKED) continue;
-      if (this.backend.speculativeStoreCommit(this.mode, id, this.words, head, h, this.#next + i, h, i, true) === OP_COMMITTED) return;
+      r.args[0] = i;
+      const s = r.give();
+      if (s === REGION_OK) return;
+      if (s === REGION_NOT_TAKEN) {
+        throw new RseqError('ERR_RSEQ_POOL_NOT_TAKEN', `PerCpuPool.give: index ${i} is not taken (it was given back already, or never taken); nothing changed`);
+      }
+      if (s === REGION_LOCKED) this.waitOwnSlot(0, wait);
+      else if (s === REGION_BAD_ARG) throw new RangeError(`PerCpuPool.give: index ${i} is not an integer in [0, ${this.size})`);
+      else if (s !== REGION_RETRY) this.fail('give', s);
     }
   }
 }
+

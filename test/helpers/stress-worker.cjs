@@ -94,9 +94,10 @@ if (kind === 'counter') {
 }
 
 // `reps` operations; then, where the test needs aborts observed, more in
-// chunks until some worker has seen one (a shared flag), up to 4 x reps. Aborts
-// are rare events (a signal must land inside a few-nanosecond section), so the
-// run lasts as long as it takes to see one; `ops` says how long that was.
+// chunks until some worker has seen one (a shared flag), for up to 60 s. Aborts
+// are rare events (a preemption or signal must land inside a section of a few
+// instructions: about one in 10-50 million adds here), so the run lasts as
+// long as it takes to see one; `ops` says how long that was.
 const seen = workerData.abortSeen ? new Int32Array(workerData.abortSeen) : null;
 let ops = 0;
 const runTo = (n) => {
@@ -104,7 +105,8 @@ const runTo = (n) => {
   if (seen && rseq.opCounts().aborts > 0) Atomics.store(seen, 0, 1);
 };
 runTo(reps);
-while (seen && Atomics.load(seen, 0) === 0 && ops < 4 * reps) runTo(ops + Math.ceil(reps / 10));
+const until = Date.now() + 60_000;
+while (seen && Atomics.load(seen, 0) === 0 && Date.now() < until) runTo(ops + Math.ceil(reps / 10));
 if (out.finish) out.finish();
 delete out.finish;
 out.ops = ops;

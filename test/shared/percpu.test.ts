@@ -102,15 +102,16 @@ describe.skipIf(skipShared)(`per-CPU structures on the ${project} backend`, () =
     it('rejects bad input without changing the counter', () => {
       const c = new PerCpuCounter();
       c.add(3);
-      expect(() => c.add('1' as unknown as number)).toThrow(new TypeError('PerCpuCounter.add: the amount must be a number, not string'));
-      expect(() => c.add(1.5)).toThrow(new RangeError('PerCpuCounter.add: the amount must be a safe integer, not 1.5'));
+      expect(() => c.add('1' as unknown as number)).toThrow(new TypeError('PerCpuCounter.add: the amount must be a number or a bigint, not string'));
+      expect(() => c.add(1.5)).toThrow(new RangeError('PerCpuCounter.add: the amount must be a safe integer (or a bigint), not 1.5'));
+      expect(() => c.add(2n ** 63n)).toThrow(RangeError);
       expect(() => c.add(2 ** 53)).toThrow(RangeError);
       expect(() => c.add(Number.NaN)).toThrow(RangeError);
       expect(c.value()).toBe(3);
       expect(() => new PerCpuCounter({ mode: 'node' as never })).toThrow(TypeError);
       expect(() => new PerCpuCounter({ path: 'fast' as never })).toThrow(TypeError);
       expect(() => PerCpuCounter.from(new ArrayBuffer(1024) as unknown as SharedArrayBuffer)).toThrow(
-        /PerCpuCounter.from needs the SharedArrayBuffer of a PerCpuCounter \(its .buffer\), not an ArrayBuffer \(not shared\)/,
+        /PerCpuCounter.from needs the SharedArrayBuffer of a PerCpuCounter \(its .buffer\), not (an ArrayBuffer \(not shared\)|object)/,
       );
       expect(() => PerCpuCounter.from(new PerCpuPool({ size: 4 }).buffer)).toThrow(/does not hold a PerCpuCounter/);
       expect(() => PerCpuCounter.from(new SharedArrayBuffer(16))).toThrow(RangeError);
@@ -122,8 +123,8 @@ describe.skipIf(skipShared)(`per-CPU structures on the ${project} backend`, () =
         new BigInt64Array(b)[word] = value;
         return b;
       };
-      expect(() => PerCpuCounter.from(copy(1, 1n))).toThrow(/does not hold a PerCpuCounter/);
-      expect(() => PerCpuCounter.from(copy(4, 16n))).toThrow(new TypeError("PerCpuCounter.from: the buffer's header gives 16 words per slot, not 8"));
+      expect(() => PerCpuCounter.from(copy(1, 1n))).toThrow(new TypeError("PerCpuCounter.from: the buffer's layout version (word 1) is 1, this package writes 3"));
+      expect(() => PerCpuCounter.from(copy(4, 16n))).toThrow(new TypeError("PerCpuCounter.from: word 4 (stride) is 16 words per slot; this structure's slots take 8"));
     });
   });
 

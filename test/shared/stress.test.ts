@@ -75,12 +75,12 @@ function figures(name: string, rs: Report[], extra = ''): void {
 }
 
 describe.skipIf(skipShared)(`stress on the ${project} backend`, () => {
-  for (const counterPath of ['rseq', 'atomics'] as const) {
+  for (const counterPath of ['rseq', 'atomics', 'lane'] as const) {
     it(`PerCpuCounter (${counterPath}): 12 workers x 100000 adds under a signal storm sum exactly`, async () => {
       const c = new PerCpuCounter({ path: counterPath });
       let signals = 0;
-      // The atomics path runs no sections, so it has no aborts to wait for.
-      const reports = await runWorkers({ kind: 'counter', buffer: c.buffer, reps: R(100_000), path: counterPath, ...(counterPath === 'atomics' ? { abortSeen: null } : {}) }, async (done) => {
+      // The atomics and lane paths run no sections, so they have no aborts to wait for.
+      const reports = await runWorkers({ kind: 'counter', buffer: c.buffer, reps: R(100_000), path: counterPath, ...(counterPath !== 'rseq' ? { abortSeen: null } : {}) }, async (done) => {
         signals = await signalStorm(done);
       });
       figures(`counter ${counterPath}`, reports, `, SIGUSR2 sent ${signals}`);
@@ -90,7 +90,9 @@ describe.skipIf(skipShared)(`stress on the ${project} backend`, () => {
       expect(signals).toBeGreaterThan(0);
       const attempts = sum(reports, (r) => r.counts.attempts);
       if (counterPath === 'rseq') {
-        expect(attempts).toBe(ops + sum(reports, (r) => r.counts.aborts + r.counts.moved));
+        // Every add committed one section; the others were aborted, moved, or
+        // found that another thread on the CPU committed first (store-if-equal).
+        expect(attempts).toBeGreaterThanOrEqual(ops + sum(reports, (r) => r.counts.aborts + r.counts.moved));
         expect(sum(reports, (r) => r.counts.aborts)).toBeGreaterThan(0);
       } else {
         expect(attempts).toBe(0);

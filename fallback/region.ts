@@ -1,0 +1,150 @@
+/**
+ * The simulator's bound regions: the operations of native/region.cc written
+ * over single-attempt critical sections (the simulator's step programs), with
+ * the same statuses, checks and retries, so both backends give the same
+ * results. Sections of one structure serialise on the section locks that live
+ * in the structure's own buffer (SharedSectionLocks.within), so every thread
+ * that uses the structure shares them whatever the order it loaded the package in.
+ */
+import {
+  OP_BAD_INDEX,
+  OP_COMMITTED,
+  OP_COMPARE_FAILED,
+  REGION_BAD_ARG,
+  REGION_BAD_ID,
+  REGION_CORRUPT,
+  REGION_EMPTY,
+  REGION_LOCKED,
+  REGION_NOT_TAKEN,
+  REGION_OK,
+  REGION_OVERFLOW,
+  REGION_RETRY,
+  type BoundRegion,
+  type OpStatus,
+} from '../src/backend.js';
+import { EMPTY, HEADER_WORDS, LOCKED, TAKEN, type Layout } from '../src/percpu/layout.js';
+
+/** One attempt of each section, in the region's mode, on its words. */
+export interface RegionSections {
+  currentId(): number;
+  storeIfEqual(id: number, index: number, expect: number, newv: number): OpStatus;
+  speculativeStoreCommit(id: number, index: number, expect: number, index2: number, newv2: number, newv: number): OpStatus;
+  copyCommit(id: number, index: number, expect: number, dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, length: number, newv: number, release: boolean): OpStatus;
+  listPop(id: number, head: number, next: number, count: number, empty: number): number;
+}
+
+const MAX_ATTEMPTS = 2 ** 16;
+/** native/region.h kRegionWordGuard. */
+const WORD_GUARD = 2 ** 44;
+
+export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSections): Omit<BoundRegion, 'fence'> {
+  const bytes = new Uint8Array(words.buffer);
+  const [recordSize, capacity] = layout.params;
+  const size = layout.params[0];
+  const record = new Uint8Array(layout.kind === 'buffer' ? recordSize : 0);
+  const args = new Float64Array(4);
+  const load = (i: number): number => Number(Atomics.load(words, i));
+  const slotWord = (id: number): number => HEADER_WORDS + id * layout.stride;
+  /** The thread's id, or -1 past the slots. */
+  const slotId = (): number => {
+    const id = s.currentId();
+    return id < layout.slots ? id : -1;
+  };
+  const integerArg = (lo: number, hi: number): number | null => {
+    const v = args[0]!;
+    return Number.isInteger(v) && v >= lo && v <= hi ? v : null;
+  };
+
+  return {
+    args,
+    record,
+    add(): number | undefined {
+      const n = integerArg(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      if (n === null) return REGION_BAD_ARG;
+      for (let a = 0; a < MAX_ATTEMPTS; a++) {
+        const id = slotId();
+        if (id < 0) return REGION_BAD_ID;
+        const w = slotWord(id);
+        const v = load(w);
+        const sum = v + n;
+        if (sum > WORD_GUARD || sum < -WORD_GUARD || !(v <= WORD_GUARD && v >= -WORD_GUARD)) return REGION_OVERFLOW;
+        if (s.storeIfEqual(id, w, v, sum) === OP_COMMITTED) return undefined;
+      }
+      return REGION_RETRY;
+    },
+    push(): number {
+      for (let a = 0; a < MAX_ATTEMPTS; a++) {
+        const id = slotId();
+        if (id < 0) return REGION_BAD_ID;
+        const count = slotWord(id);
+        const e = load(count);
+        if (e >= LOCKED) return REGION_LOCKED;
+        if (!(e >= 0 && e <= capacity)) return REGION_CORRUPT;
+        if (e === capacity) return REGION_EMPTY;
+        const dst = (count + 1) * 8 + e * recordSize;
+        if (s.copyCommit(id, count, e, bytes, dst, record, 0, recordSize, e + 1, true) === OP_COMMITTED) return REGION_OK;
+      }
+      return REGION_RETRY;
+    },
+    pop(): number {
+      for (let a = 0; a < MAX_ATTEMPTS; a++) {
+        const id = slotId();
+        if (id < 0) return REGION_BAD_ID;
+        const count = slotWord(id);
+        const e = load(count);
+        if (e >= LOCKED) return REGION_LOCKED;
+        if (!(e >= 0 && e <= capacity)) return REGION_CORRUPT;
+        if (e === 0) return REGION_EMPTY;
+        const src = (count + 1) * 8 + (e - 1) * recordSize;
+        if (s.copyCommit(id, count, e, record, 0, bytes, src, recordSize, e - 1, false) === OP_COMMITTED) return REGION_OK;
+      }
+      return REGION_RETRY;
+    },
+    take(): number {
+      for (let a = 0; a < MAX_ATTEMPTS; a++) {
+        const id = slotId();
+        if (id < 0) return -REGION_BAD_ID;
+        const head = slotWord(id);
+        const got = s.listPop(id, head, layout.tail, size, EMPTY);
+        if (got >= 0) {
+          Atomics.store(words, layout.tail + got, BigInt(TAKEN));
+          return got;
+        }
+        if (got === -OP_COMPARE_FAILED) return -REGION_EMPTY;
+        if (got === -OP_BAD_INDEX) {
+          const h = load(head);
+          if (h >= LOCKED) return -REGION_LOCKED;
+          if (h !== EMPTY && !(h >= 0 && h < size)) return -REGION_CORRUPT;
+        }
+      }
+      return -REGION_RETRY;
+    },
+    give(): number {
+      const i = integerArg(0, Number.MAX_SAFE_INTEGER);
+      if (i === null || i >= size) return REGION_BAD_ARG;
+      const link = layout.tail + i;
+      if (Atomics.compareExchange(words, link, BigInt(TAKEN), BigInt(TAKEN + 1)) !== BigInt(TAKEN)) return REGION_NOT_TAKEN;
+      let status = REGION_RETRY;
+      for (let a = 0; a < MAX_ATTEMPTS; a++) {
+        const id = slotId();
+        if (id < 0) {
+          status = REGION_BAD_ID;
+          break;
+        }
+        const head = slotWord(id);
+        const h = load(head);
+        if (h >= LOCKED) {
+          status = REGION_LOCKED;
+          break;
+        }
+        if (h !== EMPTY && !(h >= 0 && h < size)) {
+          status = REGION_CORRUPT;
+          break;
+        }
+        if (s.speculativeStoreCommit(id, head, h, link, h, i) === OP_COMMITTED) return REGION_OK;
+      }
+      Atomics.store(words, link, BigInt(TAKEN));
+      return status;
+    },
+  };
+}

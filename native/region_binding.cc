@@ -1,0 +1,238 @@
+// native/region_binding.cc - bindRegion(words, kind): a per-CPU structure's
+// memory validated once and bound to the calling thread.
+//
+//   bindRegion(words: BigInt64Array over the structure's SharedArrayBuffer,
+//              kind: 1 counter | 2 buffer | 3 pool)
+//     -> { args: Float64Array(4), record: Uint8Array(recordSize),
+//          add(), push(), pop(), take(), give() }
+//
+// Every operation is a function with no arguments whose callback data is the
+// bound region: the call converts nothing. Amounts and indices travel through
+// `args` (args[0]), records through `record`, both memory the region holds;
+// results come back as a small integer (a REGION_* status, or take()'s index).
+// add() returns undefined when it committed. The header is checked here again
+// (src/percpu/layout.ts checked it first, with the messages users see) and
+// copied: the operations never read it from shared memory again.
+//
+// Lifetime: the region keeps the words' typed array and its own args and
+// record buffers alive through references, and one reference on the thread's
+// rseq registration, until the last of its functions is collected (or the env
+// is torn down); the functions belong to the env that bound it, so they only
+// ever run on its thread.
+#include "region_binding.h"
+
+#include <new>
+#include <string>
+
+#include "region.h"
+#include "registration.h"
+
+namespace {
+
+using namespace rseq_native;
+
+constexpr int64_t kMaxSafeInteger = 9007199254740991;  // 2^53 - 1
+constexpr int kFunctionCount = 5;
+
+struct Bound {
+  Region region;
+  double* args;
+  napi_ref words_ref;
+  napi_ref args_ref;
+  napi_ref record_ref;
+  int live_functions;
+};
+
+void DeleteRef(napi_env env, napi_ref* ref) {
+  if (*ref != nullptr) napi_delete_reference(env, *ref);
+  *ref = nullptr;
+}
+
+void FunctionFinalizer(napi_env env, void* data, void*) {
+  Bound* b = static_cast<Bound*>(data);
+  if (--b->live_functions > 0) return;
+  DeleteRef(env, &b->words_ref);
+  DeleteRef(env, &b->args_ref);
+  DeleteRef(env, &b->record_ref);
+  release();  // the registration reference bindRegion took
+  delete b;
+}
+
+inline Bound* GetBound(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data) != napi_ok) return nullptr;
+  return static_cast<Bound*>(data);
+}
+
+inline napi_value Int(napi_env env, int64_t v) {
+  napi_value out = nullptr;
+  napi_create_int64(env, v, &out);
+  return out;
+}
+
+// args[0] as an integer in [lo, hi], or false.
+inline bool ArgInteger(const Bound& b, int64_t lo, int64_t hi, int64_t* out) {
+  double d = b.args[0];
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi))) return false;
+  int64_t v = static_cast<int64_t>(d);
+  if (static_cast<double>(v) != d) return false;
+  *out = v;
+  return true;
+}
+
+napi_value Add(napi_env env, napi_callback_info info) {
+  Bound* b = GetBound(env, info);
+  if (b == nullptr) return nullptr;
+  int64_t n = 0;
+  if (!ArgInteger(*b, -kMaxSafeInteger, kMaxSafeInteger, &n)) return Int(env, REGION_BAD_ARG);
+  int s = region_counter_add(b->region, n);
+  return s == REGION_OK ? nullptr : Int(env, s);
+}
+
+napi_value Push(napi_env env, napi_callback_info info) {
+  Bound* b = GetBound(env, info);
+  return b == nullptr ? nullptr : Int(env, region_buffer_push(b->region));
+}
+
+napi_value Pop(napi_env env, napi_callback_info info) {
+  Bound* b = GetBound(env, info);
+  return b == nullptr ? nullptr : Int(env, region_buffer_pop(b->region));
+}
+
+napi_value Take(napi_env env, napi_callback_info info) {
+  Bound* b = GetBound(env, info);
+  return b == nullptr ? nullptr : Int(env, region_pool_take(b->region));
+}
+
+napi_value Give(napi_env env, napi_callback_info info) {
+  Bound* b = GetBound(env, info);
+  if (b == nullptr) return nullptr;
+  int64_t i = 0;
+  if (!ArgInteger(*b, 0, kMaxSafeInteger, &i)) return Int(env, REGION_BAD_ARG);
+  return Int(env, region_pool_give(b->region, i));
+}
+
+bool Fail(napi_env env, const char* code, const std::string& message, bool type_error) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return false;
+  if (type_error) {
+    napi_throw_type_error(env, code, message.c_str());
+  } else {
+    napi_throw_range_error(env, code, message.c_str());
+  }
+  return false;
+}
+
+// Creates an ArrayBuffer of `bytes` and a view on it; keeps a reference.
+bool MakeBuffer(napi_env env, size_t bytes, napi_typedarray_type type, size_t length, void** data,
+                napi_value* view, napi_ref* ref) {
+  napi_value ab = nullptr;
+  if (napi_create_arraybuffer(env, bytes, data, &ab) != napi_ok) return false;
+  if (napi_create_typedarray(env, type, length, ab, 0, view) != napi_ok) return false;
+  return napi_create_reference(env, ab, 1, ref) == napi_ok;
+}
+
+napi_value BindRegion(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {nullptr, nullptr};
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (argc < 2 ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_bigint64_array || data == nullptr) {
+    Fail(env, "ERR_INVALID_ARG_TYPE", "bindRegion: words must be a BigInt64Array", true);
+    return nullptr;
+  }
+  int32_t kind_number = 0;
+  if (napi_get_value_int32(env, argv[1], &kind_number) != napi_ok || kind_number < 1 || kind_number > 3) {
+    Fail(env, "ERR_OUT_OF_RANGE", "bindRegion: kind must be 1 (counter), 2 (buffer) or 3 (pool)", false);
+    return nullptr;
+  }
+  RegionLayout layout{};
+  const char* bad = region_validate(static_cast<int64_t*>(data), length,
+                                    static_cast<RegionKind>(kind_number), &layout);
+  if (bad != nullptr) {
+    Fail(env, "ERR_RSEQ_BAD_HEADER", std::string("bindRegion: ") + bad, false);
+    return nullptr;
+  }
+  OpContext ctx{};
+  switch (op_prepare(layout.mode, &ctx)) {
+    case PrepareError::None:
+      break;
+    case PrepareError::NotRegistered:
+      Fail(env, "ERR_RSEQ_NOT_REGISTERED", "bindRegion: the calling thread holds no rseq registration", false);
+      return nullptr;
+    case PrepareError::FieldUnavailable:
+      Fail(env, "ERR_RSEQ_FIELD_UNAVAILABLE", "bindRegion: mm_cid is not available on this kernel (feature size < 28)", false);
+      return nullptr;
+    case PrepareError::NoMemory:
+      Fail(env, "ERR_RSEQ_NO_MEMORY", "bindRegion: out of memory", false);
+      return nullptr;
+  }
+  // The region's own reference on the registration: the area must outlive it.
+  Registration reg = acquire();
+  if (reg.owner == Owner::None) {
+    Fail(env, "ERR_RSEQ_NOT_REGISTERED", "bindRegion: the calling thread's rseq registration could not be held", false);
+    return nullptr;
+  }
+  Bound* b = new (std::nothrow) Bound{};
+  if (b == nullptr) {
+    release();
+    Fail(env, "ERR_RSEQ_NO_MEMORY", "bindRegion: out of memory", false);
+    return nullptr;
+  }
+  b->region.words = static_cast<int64_t*>(data);
+  b->region.layout = layout;
+  b->region.ctx = ctx;
+  napi_value out = nullptr, args_view = nullptr, record_view = nullptr;
+  void* args_data = nullptr;
+  void* record_data = nullptr;
+  size_t record_bytes = layout.kind == RegionKind::Buffer ? layout.record_size : 0;
+  bool ok = napi_create_reference(env, argv[0], 1, &b->words_ref) == napi_ok &&
+            MakeBuffer(env, 4 * sizeof(double), napi_float64_array, 4, &args_data, &args_view, &b->args_ref) &&
+            MakeBuffer(env, record_bytes, napi_uint8_array, record_bytes, &record_data, &record_view,
+                       &b->record_ref) &&
+            napi_create_object(env, &out) == napi_ok &&
+            napi_set_named_property(env, out, "args", args_view) == napi_ok &&
+            napi_set_named_property(env, out, "record", record_view) == napi_ok;
+  b->args = static_cast<double*>(args_data);
+  b->region.record = static_cast<uint8_t*>(record_data);
+  struct Fn {
+    const char* name;
+    napi_callback cb;
+  };
+  const Fn fns[kFunctionCount] = {{"add", Add}, {"push", Push}, {"pop", Pop}, {"take", Take}, {"give", Give}};
+  for (const Fn& f : fns) {
+    napi_value fn = nullptr;
+    if (!ok || napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, b, &fn) != napi_ok ||
+        napi_add_finalizer(env, fn, b, FunctionFinalizer, nullptr, nullptr) != napi_ok) {
+      ok = false;
+      break;
+    }
+    b->live_functions++;
+    if (napi_set_named_property(env, out, f.name, fn) != napi_ok) ok = false;
+  }
+  if (!ok) {
+    if (b->live_functions == 0) {
+      DeleteRef(env, &b->words_ref);
+      DeleteRef(env, &b->args_ref);
+      DeleteRef(env, &b->record_ref);
+      release();
+      delete b;
+    }
+    Fail(env, "ERR_RSEQ_BIND", "bindRegion: the runtime refused to create the region's objects", false);
+    return nullptr;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool region_register(napi_env env, napi_value exports) {
+  napi_value fn = nullptr;
+  if (napi_create_function(env, "bindRegion", NAPI_AUTO_LENGTH, BindRegion, nullptr, &fn) != napi_ok) return false;
+  return napi_set_named_property(env, exports, "bindRegion", fn) == napi_ok;
+}
