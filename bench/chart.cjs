@@ -16,15 +16,18 @@ const W = 760;
 const H = 460;
 const M = { left: 70, right: 250, top: 58, bottom: 56 };
 const COLORS = {
+  'counter-default': '#000000',
+  'counter-lane': '#17becf',
   'counter-atomics': '#1f77b4',
   'counter-rseq': '#9467bd',
   'shared-bigint64': '#d62728',
   'shared-int32': '#ff7f0e',
   'padded-slot': '#2ca02c',
   'padded-slot-int32': '#8c564b',
+  'owned-f64': '#7f7f7f',
 };
-const DASH = { 'padded-slot': '6 4', 'padded-slot-int32': '6 4', 'shared-int32': '2 3' };
-const FALLBACK = ['#17becf', '#e377c2', '#7f7f7f', '#bcbd22'];
+const DASH = { 'counter-default': '1 3', 'padded-slot': '6 4', 'padded-slot-int32': '6 4', 'owned-f64': '6 4', 'shared-int32': '2 3' };
+const FALLBACK = ['#e377c2', '#bcbd22', '#aec7e8', '#ffbb78'];
 
 function esc(s) {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -10,6 +10,7 @@
 // collects results so that no read can be dropped as dead code.
 
 const { summary } = require('./stats.cjs');
+const { COUNT } = require('./latency.cjs');
 
 function compileLoop(c) {
   const src = `"use strict";
@@ -63,6 +64,32 @@ ${loop}
 }
 
 /**
+ * The body in a loop like compileTimed's, but each operation timed on its
+ * own with process.hrtime.bigint() and counted in histogram `h` (a
+ * Float64Array, latency.cjs). Returns the operations done. The two clock
+ * reads (a vDSO call and a BigInt each) are in every figure, for every
+ * contender alike; a contender with an empty body measures them.
+ */
+function compileLatency(c, batch) {
+  return new Function('ctx', 'stop', 'h', `"use strict";
+${c.setup || ''}
+let sink = 0;
+let ops = 0;
+while (Atomics.load(stop, 0) === 0) {
+  for (let i = 0; i < ${batch}; i++) {
+    const t0 = process.hrtime.bigint();
+    ${c.body}
+    let d = Number(process.hrtime.bigint() - t0);
+    ${COUNT}
+  }
+  ops += ${batch};
+}
+ctx.sink = (ctx.sink | 0) + (typeof sink === 'number' ? sink | 0 : 1);
+return ops;
+//# sourceURL=bench-latency-${c.id}.js`);
+}
+
+/**
  * Iterations for one sample of about targetMs: grows n from 1000 until a run
  * takes 1/4 of the target (this is also the JIT warm-up), then scales.
  */
@@ -104,4 +131,4 @@ function runAlternating(contenders, ctx, { rounds, targetMs, warmups = 1 }) {
   return out;
 }
 
-module.exports = { compileLoop, compileTimed, calibrate, runAlternating };
+module.exports = { compileLoop, compileTimed, compileLatency, calibrate, runAlternating };

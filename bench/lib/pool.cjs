@@ -7,9 +7,13 @@
 // STOP (timed runs: each worker counts its operations) or just waits (native
 // runs: each worker makes one benchLoop call of fixed iterations). It stamps
 // t1 when DONE reaches W. Throughput = all workers' operations / (t1 - t0).
+// Latency runs are timed runs in which each worker also counts the duration
+// of every operation in its own histogram (latency.cjs); the run returns the
+// sum of the W histograms.
 
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
+const { BUCKETS } = require('./latency.cjs');
 
 // Int32 word indices in the control buffer, each on its own 64-byte line
 // (STOP is read by every worker every batch).
@@ -25,12 +29,14 @@ class Pool {
     this.ctl = new Int32Array(this.control);
     this.results = new SharedArrayBuffer(8 * 2 * size);
     this.out = new Float64Array(this.results);
+    this.histograms = new SharedArrayBuffer(8 * BUCKETS * size);
+    this.hist = new Float64Array(this.histograms);
     this.sleeper = new Int32Array(new SharedArrayBuffer(4));
     this.workers = [];
     for (let i = 0; i < size; i++) {
       this.workers.push(
         new Worker(path.join(__dirname, 'worker.cjs'), {
-          workerData: { entry, addonPath, wire, index: i, control: this.control, results: this.results, batch, extra },
+          workerData: { entry, addonPath, wire, index: i, control: this.control, results: this.results, histograms: this.histograms, batch, extra },
         }),
       );
     }
@@ -91,6 +97,22 @@ class Pool {
   /** W workers run contender `id` for durationMs. */
   timed(id, workers, durationMs) {
     return this.#run(workers, { op: 'timed', id }, durationMs);
+  }
+
+  /**
+   * W workers run contender `id` for durationMs, timing every operation.
+   * With `cpus`, each worker pins itself to those CPUs for the run (and goes
+   * back to its own affinity after). Adds { hist }: the W histograms summed.
+   */
+  latency(id, workers, durationMs, cpus = null) {
+    this.hist.fill(0);
+    const run = this.#run(workers, { op: 'latency', id, cpus }, durationMs);
+    const hist = new Float64Array(BUCKETS);
+    for (let i = 0; i < workers; i++) {
+      const h = this.hist.subarray(i * BUCKETS, (i + 1) * BUCKETS);
+      for (let b = 0; b < BUCKETS; b++) hist[b] += h[b];
+    }
+    return { ...run, hist };
   }
 
   /** W workers each make one benchLoop(kind, iterations) call. */
