@@ -10,6 +10,18 @@
 // data. An env cleanup hook, which Node runs on the env's own thread at
 // teardown, gives all of them back, so a worker that ends never leaves its
 // registration or its area behind.
+//
+// An env that is shutting down: worker.terminate() can land anywhere in this
+// file, in Init as well as in any call. From then on the env refuses to run
+// JavaScript: Node-API calls that need it (setting a property, napi_throw)
+// fail, and some that succeed leave the termination as a pending exception.
+// node-addon-api turns such a failure into a fatal error that aborts the whole
+// process (NAPI_FATAL_IF_FAILED in Error::New, Error::ThrowAsJavaScriptException,
+// Object::Set, Function::New), so this file uses napi.h only for NODE_API_MODULE
+// and the C Node-API everywhere else: every status is checked, a failure is
+// returned (nullptr: undefined, or the pending exception), an error is thrown
+// only when no exception is pending, and a throw the env refuses is dropped,
+// as nobody is left to catch it. Nothing here may abort.
 #include <napi.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -45,8 +57,6 @@ struct EnvData {
   bool pinned = false;
 };
 
-void NoopInstanceFinalizer(Napi::Env, EnvData*) {}
-
 // Runs on the env's thread when the env is torn down.
 void CleanupEnv(void* arg) {
   EnvData* data = static_cast<EnvData*>(arg);
@@ -57,134 +67,265 @@ void CleanupEnv(void* arg) {
   delete data;
 }
 
-EnvData* GetEnvData(Napi::Env env) { return env.GetInstanceData<EnvData>(); }
+// nullptr when the env has none (napi_get_instance_data needs no JavaScript).
+EnvData* GetEnvData(napi_env env) {
+  void* data = nullptr;
+  if (napi_get_instance_data(env, &data) != napi_ok) return nullptr;
+  return static_cast<EnvData*>(data);
+}
 
-Napi::Value Throw(Napi::Error error) {
-  Napi::Env env = error.Env();
-  error.ThrowAsJavaScriptException();
-  return env.Undefined();
+// ---------------------------------------------------------------------------
+// Errors. Each Throw* returns nullptr (undefined) with the error pending, or
+// with nothing pending when the env can no longer run JavaScript.
+// ---------------------------------------------------------------------------
+
+bool ExceptionPending(napi_env env) {
+  bool pending = false;
+  return napi_is_exception_pending(env, &pending) == napi_ok && pending;
+}
+
+// Throws `error` unless an exception is already pending: that one stands
+// (napi_throw refuses a second throw, which node-addon-api made a fatal error).
+// napi_throw also fails in an env that is shutting down; the error is dropped.
+napi_value ThrowValue(napi_env env, napi_value error) {
+  if (error != nullptr && !ExceptionPending(env)) napi_throw(env, error);
+  return nullptr;
+}
+
+enum class ErrorKind { Error, TypeError, RangeError };
+
+// A new error with `message` and, when `code` is not null, a .code property.
+// nullptr when it cannot be made.
+napi_value NewError(napi_env env, ErrorKind kind, const char* code, const std::string& message) {
+  napi_value msg = nullptr;
+  napi_value code_value = nullptr;
+  napi_value error = nullptr;
+  if (napi_create_string_utf8(env, message.data(), message.size(), &msg) != napi_ok) return nullptr;
+  if (code != nullptr && napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value) != napi_ok) {
+    return nullptr;
+  }
+  napi_status status = napi_generic_failure;
+  switch (kind) {
+    case ErrorKind::Error:
+      status = napi_create_error(env, code_value, msg, &error);
+      break;
+    case ErrorKind::TypeError:
+      status = napi_create_type_error(env, code_value, msg, &error);
+      break;
+    case ErrorKind::RangeError:
+      status = napi_create_range_error(env, code_value, msg, &error);
+      break;
+  }
+  return status == napi_ok ? error : nullptr;
+}
+
+napi_value ThrowError(napi_env env, ErrorKind kind, const char* code, const std::string& message) {
+  if (ExceptionPending(env)) return nullptr;
+  return ThrowValue(env, NewError(env, kind, code, message));
+}
+
+// A Node-API call failed where it cannot in a live env (out of memory, or the
+// env is shutting down): throw that if anyone can still catch it.
+napi_value ThrowApiFailure(napi_env env, const char* what) {
+  return ThrowError(env, ErrorKind::Error, nullptr, std::string("rseq: ") + what + " failed");
 }
 
 // Error with .code = the errno name and .errno = the number.
-Napi::Value ThrowErrno(Napi::Env env, const char* what, int err) {
+napi_value ThrowErrno(napi_env env, const char* what, int err) {
+  if (ExceptionPending(env)) return nullptr;
   const char* name = errno_name(err);
   std::string message = std::string(what) + " failed: " + name + " (" + strerror(err) + ")";
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Value().Set("code", Napi::String::New(env, name));
-  error.Value().Set("errno", Napi::Number::New(env, err));
-  return Throw(error);
+  napi_value error = NewError(env, ErrorKind::Error, name, message);
+  napi_value errno_value = nullptr;
+  if (error == nullptr || napi_create_int32(env, err, &errno_value) != napi_ok ||
+      napi_set_named_property(env, error, "errno", errno_value) != napi_ok) {
+    return nullptr;
+  }
+  return ThrowValue(env, error);
 }
 
-Napi::Value ThrowNotRegistered(Napi::Env env) {
-  Napi::Error error = Napi::Error::New(
-      env, "the calling thread holds no rseq registration; call acquire() first");
-  error.Value().Set("code", Napi::String::New(env, "ERR_RSEQ_NOT_REGISTERED"));
-  return Throw(error);
+napi_value ThrowNotRegistered(napi_env env) {
+  return ThrowError(env, ErrorKind::Error, "ERR_RSEQ_NOT_REGISTERED",
+                    "the calling thread holds no rseq registration; call acquire() first");
 }
 
-Napi::Object RegistrationObject(Napi::Env env, const Registration& r) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("owner", Napi::String::New(env, owner_name(r.owner)));
-  o.Set("length", Napi::Number::New(env, r.length));
-  o.Set("signature", Napi::Number::New(env, r.signature));
-  o.Set("refs", Napi::Number::New(env, r.refs));
-  o.Set("errno", Napi::Number::New(env, r.err));
-  o.Set("errnoName", Napi::String::New(env, errno_name(r.err)));
-  o.Set("op", Napi::String::New(env, r.op));
-  return o;
+// ---------------------------------------------------------------------------
+// Values. Each returns nullptr when the value cannot be made.
+// ---------------------------------------------------------------------------
+
+napi_value Str(napi_env env, const char* s) {
+  napi_value v = nullptr;
+  return napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) == napi_ok ? v : nullptr;
 }
 
-Napi::Value Acquire(const Napi::CallbackInfo& info) {
+napi_value Num(napi_env env, double d) {
+  napi_value v = nullptr;
+  return napi_create_double(env, d, &v) == napi_ok ? v : nullptr;
+}
+
+napi_value Null(napi_env env) {
+  napi_value v = nullptr;
+  return napi_get_null(env, &v) == napi_ok ? v : nullptr;
+}
+
+napi_value Undefined(napi_env env) {
+  napi_value v = nullptr;
+  return napi_get_undefined(env, &v) == napi_ok ? v : nullptr;
+}
+
+// A plain object filled property by property. The first failure sticks: the
+// rest is skipped and Done() returns nullptr.
+class ObjectBuilder {
+ public:
+  explicit ObjectBuilder(napi_env env) : env_(env) { ok_ = napi_create_object(env, &object_) == napi_ok; }
+
+  ObjectBuilder& Set(const char* key, napi_value value) {
+    ok_ = ok_ && value != nullptr && napi_set_named_property(env_, object_, key, value) == napi_ok;
+    return *this;
+  }
+  ObjectBuilder& Str(const char* key, const char* s) { return ok_ ? Set(key, ::Str(env_, s)) : *this; }
+  ObjectBuilder& Num(const char* key, double d) { return ok_ ? Set(key, ::Num(env_, d)) : *this; }
+  ObjectBuilder& Null(const char* key) { return ok_ ? Set(key, ::Null(env_)) : *this; }
+
+  napi_value Done() const { return ok_ ? object_ : nullptr; }
+
+ private:
+  napi_env env_;
+  napi_value object_ = nullptr;
+  bool ok_ = false;
+};
+
+// Sets out[index] = value; false when value is null or the set fails.
+bool SetElement(napi_env env, napi_value array, uint32_t index, napi_value value) {
+  return value != nullptr && napi_set_element(env, array, index, value) == napi_ok;
+}
+
+// ---------------------------------------------------------------------------
+// Registration, probes and affinity (not hot).
+// ---------------------------------------------------------------------------
+
+napi_value RegistrationObject(napi_env env, const Registration& r) {
+  return ObjectBuilder(env)
+      .Str("owner", owner_name(r.owner))
+      .Num("length", r.length)
+      .Num("signature", r.signature)
+      .Num("refs", r.refs)
+      .Num("errno", r.err)
+      .Str("errnoName", errno_name(r.err))
+      .Str("op", r.op)
+      .Done();
+}
+
+napi_value Acquire(napi_env env, napi_callback_info) {
+  EnvData* data = GetEnvData(env);
+  if (data == nullptr) return ThrowApiFailure(env, "napi_get_instance_data");
   Registration r = acquire();
-  if (r.owner != Owner::None) GetEnvData(info.Env())->refs++;
-  return RegistrationObject(info.Env(), r);
+  // Counted before the result is made: if the env is going away, its cleanup
+  // hook gives the reference back.
+  if (r.owner != Owner::None) data->refs++;
+  return RegistrationObject(env, r);
 }
 
-Napi::Value Release(const Napi::CallbackInfo& info) {
-  EnvData* data = GetEnvData(info.Env());
-  if (data->refs == 0) return Napi::Number::New(info.Env(), thread_refs());
+napi_value Release(napi_env env, napi_callback_info) {
+  EnvData* data = GetEnvData(env);
+  if (data == nullptr) return ThrowApiFailure(env, "napi_get_instance_data");
+  if (data->refs == 0) return Num(env, thread_refs());
   data->refs--;
-  return Napi::Number::New(info.Env(), release());
+  return Num(env, release());
 }
 
-Napi::Value GetRegistration(const Napi::CallbackInfo& info) {
-  return RegistrationObject(info.Env(), registration());
+napi_value GetRegistration(napi_env env, napi_callback_info) {
+  return RegistrationObject(env, registration());
 }
 
-Napi::Value Kernel(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value Kernel(napi_env env, napi_callback_info) {
   KernelInfo k = kernel_info();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("release", Napi::String::New(env, k.release));
-  o.Set("featureSize", Napi::Number::New(env, static_cast<double>(k.feature_size)));
-  o.Set("align", Napi::Number::New(env, static_cast<double>(k.align)));
-  o.Set("probeErrno", Napi::Number::New(env, k.probe_errno));
-  o.Set("probeErrnoName", Napi::String::New(env, errno_name(k.probe_errno)));
-  o.Set("membarrierMask", Napi::Number::New(env, static_cast<double>(k.membarrier_mask)));
-  return o;
+  return ObjectBuilder(env)
+      .Str("release", k.release.c_str())
+      .Num("featureSize", static_cast<double>(k.feature_size))
+      .Num("align", static_cast<double>(k.align))
+      .Num("probeErrno", k.probe_errno)
+      .Str("probeErrnoName", errno_name(k.probe_errno))
+      .Num("membarrierMask", static_cast<double>(k.membarrier_mask))
+      .Done();
 }
 
-Napi::Value Libc(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value Libc(napi_env env, napi_callback_info) {
   LibcInfo l = libc_info();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("family", Napi::String::New(env, libc_family_name(l.family)));
-  o.Set("version", l.has_version ? Napi::Value(Napi::String::New(env, l.version)) : env.Null());
-  o.Set("rseqOffset", l.symbols.has_offset
-                          ? Napi::Value(Napi::Number::New(env, static_cast<double>(l.symbols.offset)))
-                          : env.Null());
-  o.Set("rseqSize", l.symbols.has_size ? Napi::Value(Napi::Number::New(env, l.symbols.size))
-                                       : env.Null());
-  o.Set("rseqFlags", l.symbols.has_flags ? Napi::Value(Napi::Number::New(env, l.symbols.flags))
-                                         : env.Null());
-  return o;
+  ObjectBuilder o(env);
+  o.Str("family", libc_family_name(l.family));
+  if (l.has_version) {
+    o.Str("version", l.version.c_str());
+  } else {
+    o.Null("version");
+  }
+  if (l.symbols.has_offset) {
+    o.Num("rseqOffset", static_cast<double>(l.symbols.offset));
+  } else {
+    o.Null("rseqOffset");
+  }
+  if (l.symbols.has_size) {
+    o.Num("rseqSize", l.symbols.size);
+  } else {
+    o.Null("rseqSize");
+  }
+  if (l.symbols.has_flags) {
+    o.Num("rseqFlags", l.symbols.flags);
+  } else {
+    o.Null("rseqFlags");
+  }
+  return o.Done();
 }
 
-Napi::Value Auxv(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value Auxv(napi_env env, napi_callback_info) {
   AuxvResult a = auxv_read();
-  Napi::Array out = Napi::Array::New(env, a.entries.size());
+  napi_value out = nullptr;
+  if (napi_create_array_with_length(env, a.entries.size(), &out) != napi_ok) return nullptr;
   for (size_t i = 0; i < a.entries.size(); ++i) {
     const AuxvEntry& e = a.entries[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("type", Napi::Number::New(env, static_cast<double>(e.type)));
     const char* name = auxv_type_name(e.type);
-    o.Set("name", name ? Napi::Value(Napi::String::New(env, name)) : env.Null());
-    o.Set("value", Napi::BigInt::New(env, static_cast<uint64_t>(e.value)));
-    out.Set(static_cast<uint32_t>(i), o);
+    napi_value value = nullptr;
+    if (napi_create_bigint_uint64(env, static_cast<uint64_t>(e.value), &value) != napi_ok) return nullptr;
+    ObjectBuilder o(env);
+    o.Num("type", static_cast<double>(e.type));
+    if (name != nullptr) {
+      o.Str("name", name);
+    } else {
+      o.Null("name");
+    }
+    o.Set("value", value);
+    if (!SetElement(env, out, static_cast<uint32_t>(i), o.Done())) return nullptr;
   }
   return out;
 }
 
-Napi::Value ReadField(const Napi::CallbackInfo& info, size_t offset) {
+napi_value ReadField(napi_env env, size_t offset) {
   uint32_t value = 0;
-  if (!read_thread_field(offset, &value)) return ThrowNotRegistered(info.Env());
-  return Napi::Number::New(info.Env(), value);
+  if (!read_thread_field(offset, &value)) return ThrowNotRegistered(env);
+  return Num(env, value);
 }
 
-Napi::Value CpuIdStart(const Napi::CallbackInfo& info) {
-  return ReadField(info, offsetof(rseq_abi, cpu_id_start));
+napi_value CpuIdStart(napi_env env, napi_callback_info) {
+  return ReadField(env, offsetof(rseq_abi, cpu_id_start));
 }
-Napi::Value CpuId(const Napi::CallbackInfo& info) { return ReadField(info, offsetof(rseq_abi, cpu_id)); }
-Napi::Value NodeId(const Napi::CallbackInfo& info) {
-  return ReadField(info, offsetof(rseq_abi, node_id));
-}
-Napi::Value MmCid(const Napi::CallbackInfo& info) { return ReadField(info, offsetof(rseq_abi, mm_cid)); }
+napi_value CpuId(napi_env env, napi_callback_info) { return ReadField(env, offsetof(rseq_abi, cpu_id)); }
+napi_value NodeId(napi_env env, napi_callback_info) { return ReadField(env, offsetof(rseq_abi, node_id)); }
+napi_value MmCid(napi_env env, napi_callback_info) { return ReadField(env, offsetof(rseq_abi, mm_cid)); }
 
 void NoopBufferFinalizer(napi_env, void*, void*) {}
 
-Napi::Value AreaBuffer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value AreaBuffer(napi_env env, napi_callback_info) {
   volatile rseq_abi* area = thread_area();
   if (area == nullptr) return ThrowNotRegistered(env);
   const char* hook = getenv("RSEQ_NO_EXTERNAL_BUFFER");
   if (hook != nullptr && strcmp(hook, "1") == 0) {
-    return Napi::String::New(env, "external buffers are turned off by RSEQ_NO_EXTERNAL_BUFFER=1");
+    return Str(env, "external buffers are turned off by RSEQ_NO_EXTERNAL_BUFFER=1");
   }
   uint32_t length = thread_area_view_length();
 
   // Keep the area alive for as long as the env (and so the view) lives.
   EnvData* data = GetEnvData(env);
+  if (data == nullptr) return ThrowApiFailure(env, "napi_get_instance_data");
   bool pinned_now = false;
   if (!data->pinned) {
     Registration r = acquire();
@@ -197,71 +338,94 @@ Napi::Value AreaBuffer(const Napi::CallbackInfo& info) {
   napi_status status = napi_create_external_arraybuffer(
       env, const_cast<rseq_abi*>(area), length, NoopBufferFinalizer, nullptr, &buffer);
   if (status != napi_ok) {
-    bool pending = false;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
+    bool pending = ExceptionPending(env);
     if (pinned_now) {
       data->pinned = false;
       release();
     }
+    // napi_pending_exception with nothing pending: the env is shutting down.
+    if (status == napi_pending_exception && !pending) return nullptr;
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
     std::string reason = "this runtime does not allow external ArrayBuffers (napi status " +
                          std::to_string(static_cast<int>(status)) + ")";
-    return Napi::String::New(env, reason);
+    return Str(env, reason.c_str());
   }
-  return Napi::Value(env, buffer);
+  return buffer;
 }
 
-Napi::Value ErrnoTable(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value ErrnoTable(napi_env env, napi_callback_info) {
   ErrnoTableResult t = run_errno_table();
   if (t.err != 0) return ThrowErrno(env, t.op, t.err);
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("ownerAtStart", Napi::String::New(env, t.libc_owned_at_start ? "libc" : "none"));
-  o.Set("signature", Napi::Number::New(env, t.signature));
-  Napi::Array cases = Napi::Array::New(env, kErrnoCaseCount);
+  napi_value cases = nullptr;
+  if (napi_create_array_with_length(env, kErrnoCaseCount, &cases) != napi_ok) return nullptr;
   for (size_t i = 0; i < kErrnoCaseCount; ++i) {
-    Napi::Object c = Napi::Object::New(env);
-    c.Set("case", Napi::String::New(env, t.cases[i].name));
-    c.Set("ret", Napi::Number::New(env, t.cases[i].ret));
-    c.Set("errno", Napi::Number::New(env, t.cases[i].err));
-    c.Set("errnoName", Napi::String::New(env, errno_name(t.cases[i].err)));
-    cases.Set(static_cast<uint32_t>(i), c);
+    napi_value c = ObjectBuilder(env)
+                       .Str("case", t.cases[i].name)
+                       .Num("ret", t.cases[i].ret)
+                       .Num("errno", t.cases[i].err)
+                       .Str("errnoName", errno_name(t.cases[i].err))
+                       .Done();
+    if (!SetElement(env, cases, static_cast<uint32_t>(i), c)) return nullptr;
   }
-  o.Set("cases", cases);
-  return o;
+  return ObjectBuilder(env)
+      .Str("ownerAtStart", t.libc_owned_at_start ? "libc" : "none")
+      .Num("signature", t.signature)
+      .Set("cases", cases)
+      .Done();
 }
 
-Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) {
-    return Throw(Napi::TypeError::New(env, "setAffinity expects an array of CPU numbers"));
+napi_value SetAffinity(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok) {
+    return ThrowApiFailure(env, "napi_get_cb_info");
   }
-  Napi::Array cpus = info[0].As<Napi::Array>();
+  bool is_array = false;
+  if (argc < 1 || napi_is_array(env, arg, &is_array) != napi_ok || !is_array) {
+    return ThrowError(env, ErrorKind::TypeError, nullptr, "setAffinity expects an array of CPU numbers");
+  }
+  uint32_t n = 0;
+  if (napi_get_array_length(env, arg, &n) != napi_ok) return nullptr;
   cpu_set_t set;
   CPU_ZERO(&set);
-  for (uint32_t i = 0; i < cpus.Length(); ++i) {
-    Napi::Value v = cpus.Get(i);
-    if (!v.IsNumber()) {
-      return Throw(Napi::TypeError::New(env, "setAffinity: CPU numbers must be numbers"));
+  for (uint32_t i = 0; i < n; ++i) {
+    // An element getter may throw (its exception stands) or the env may end.
+    napi_value v = nullptr;
+    if (napi_get_element(env, arg, i, &v) != napi_ok) return nullptr;
+    napi_valuetype type = napi_undefined;
+    double d = 0;
+    if (napi_typeof(env, v, &type) != napi_ok || type != napi_number ||
+        napi_get_value_double(env, v, &d) != napi_ok) {
+      return ThrowError(env, ErrorKind::TypeError, nullptr, "setAffinity: CPU numbers must be numbers");
     }
-    double d = v.As<Napi::Number>().DoubleValue();
     if (!std::isfinite(d) || std::floor(d) != d) {
-      return Throw(Napi::TypeError::New(env, "setAffinity: CPU numbers must be integers"));
+      return ThrowError(env, ErrorKind::TypeError, nullptr, "setAffinity: CPU numbers must be integers");
     }
     if (d < 0 || d >= CPU_SETSIZE) {
-      return Throw(Napi::RangeError::New(
-          env, "setAffinity: CPU numbers must be in [0, " + std::to_string(CPU_SETSIZE) + ")"));
+      return ThrowError(env, ErrorKind::RangeError, nullptr,
+                        "setAffinity: CPU numbers must be in [0, " + std::to_string(CPU_SETSIZE) + ")");
     }
     CPU_SET(static_cast<int>(d), &set);
   }
   if (sched_setaffinity(0, sizeof set, &set) != 0) return ThrowErrno(env, "sched_setaffinity", errno);
-  return env.Undefined();
+  return Undefined(env);
 }
 
-Napi::Value GetAffinity(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// The CPUs set in `set` as an array of numbers; nullptr on a failure.
+napi_value CpuArray(napi_env env, const cpu_set_t* set, size_t size, int ncpus) {
+  napi_value out = nullptr;
+  if (napi_create_array(env, &out) != napi_ok) return nullptr;
+  uint32_t n = 0;
+  for (int cpu = 0; cpu < ncpus; ++cpu) {
+    if (CPU_ISSET_S(cpu, size, set) && !SetElement(env, out, n++, Num(env, cpu))) return nullptr;
+  }
+  return out;
+}
+
+napi_value GetAffinity(napi_env env, napi_callback_info) {
   // The kernel refuses a mask smaller than its CPU count: grow until it fits.
   for (int ncpus = CPU_SETSIZE; ncpus <= (1 << 20); ncpus *= 2) {
     cpu_set_t* set = CPU_ALLOC(ncpus);
@@ -274,31 +438,26 @@ Napi::Value GetAffinity(const Napi::CallbackInfo& info) {
       if (err == EINVAL) continue;
       return ThrowErrno(env, "sched_getaffinity", err);
     }
-    Napi::Array out = Napi::Array::New(env);
-    uint32_t n = 0;
-    for (int cpu = 0; cpu < ncpus; ++cpu) {
-      if (CPU_ISSET_S(cpu, size, set)) out.Set(n++, Napi::Number::New(env, cpu));
-    }
+    napi_value out = CpuArray(env, set, size, ncpus);
     CPU_FREE(set);
     return out;
   }
   return ThrowErrno(env, "sched_getaffinity", EINVAL);
 }
 
-Napi::Value SchedGetcpu(const Napi::CallbackInfo& info) {
+napi_value SchedGetcpu(napi_env env, napi_callback_info) {
   int cpu = sched_getcpu();
-  if (cpu < 0) return ThrowErrno(info.Env(), "sched_getcpu", errno);
-  return Napi::Number::New(info.Env(), cpu);
+  if (cpu < 0) return ThrowErrno(env, "sched_getcpu", errno);
+  return Num(env, cpu);
 }
 
-Napi::Value DebugCountsFn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value DebugCountsFn(napi_env env, napi_callback_info) {
   DebugCounts c = debug_counts();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("registrations", Napi::Number::New(env, static_cast<double>(c.registrations)));
-  o.Set("areas", Napi::Number::New(env, static_cast<double>(c.areas)));
-  o.Set("threads", Napi::Number::New(env, static_cast<double>(c.threads)));
-  return o;
+  return ObjectBuilder(env)
+      .Num("registrations", static_cast<double>(c.registrations))
+      .Num("areas", static_cast<double>(c.areas))
+      .Num("threads", static_cast<double>(c.threads))
+      .Done();
 }
 
 // ---------------------------------------------------------------------------
@@ -489,13 +648,11 @@ bool GetIndexArg(const OpArgs& a, size_t i, const char* name, const Words& w, si
   return true;
 }
 
-Napi::Value ThrowFieldUnavailable(Napi::Env env) {
-  Napi::Error error = Napi::Error::New(
-      env, "mm_cid is not available: the kernel's rseq feature size is " +
-               std::to_string(effective_feature_size()) +
-               " and mm_cid needs 28 (Linux 6.3+); use mode 0 (cpu_id)");
-  error.Value().Set("code", Napi::String::New(env, "ERR_RSEQ_FIELD_UNAVAILABLE"));
-  return Throw(error);
+napi_value ThrowFieldUnavailable(napi_env env) {
+  return ThrowError(env, ErrorKind::Error, "ERR_RSEQ_FIELD_UNAVAILABLE",
+                    "mm_cid is not available: the kernel's rseq feature size is " +
+                        std::to_string(effective_feature_size()) +
+                        " and mm_cid needs 28 (Linux 6.3+); use mode 0 (cpu_id)");
 }
 
 // op_prepare, throwing its failure. Returns false with an exception pending.
@@ -700,46 +857,73 @@ napi_value Fence(napi_env env, napi_callback_info info) {
   return nullptr;  // undefined
 }
 
-Napi::Value OpCountsFn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value OpCountsFn(napi_env env, napi_callback_info) {
   OpCounts c = thread_op_counts();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("aborts", Napi::Number::New(env, static_cast<double>(c.aborts)));
-  o.Set("moved", Napi::Number::New(env, static_cast<double>(c.moved)));
-  o.Set("attempts", Napi::Number::New(env, static_cast<double>(c.attempts)));
-  return o;
+  return ObjectBuilder(env)
+      .Num("aborts", static_cast<double>(c.aborts))
+      .Num("moved", static_cast<double>(c.moved))
+      .Num("attempts", static_cast<double>(c.attempts))
+      .Done();
 }
 
-Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value PossibleCpus(napi_env env, napi_callback_info) {
   std::vector<int> cpus;
   int err = possible_cpus(&cpus);
   if (err != 0) return ThrowErrno(env, "reading /sys/devices/system/cpu/possible", err);
-  Napi::Array out = Napi::Array::New(env, cpus.size());
+  napi_value out = nullptr;
+  if (napi_create_array_with_length(env, cpus.size(), &out) != napi_ok) return nullptr;
   for (size_t i = 0; i < cpus.size(); ++i) {
-    out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, cpus[i]));
+    if (!SetElement(env, out, static_cast<uint32_t>(i), Num(env, cpus[i]))) return nullptr;
   }
   return out;
 }
 
+void NoopInstanceFinalizer(napi_env, void*, void*) {}
+
+// exports[name] = value. On a failure throws (if anyone can catch it) and
+// returns false; Init then returns what it has.
+bool Export(napi_env env, napi_value exports, const char* name, napi_value value) {
+  if (value != nullptr && napi_set_named_property(env, exports, name, value) == napi_ok) return true;
+  ThrowApiFailure(env, (std::string("exporting ") + name).c_str());
+  return false;
+}
+
+bool ExportFunction(napi_env env, napi_value exports, const char* name, napi_callback cb) {
+  napi_value fn = nullptr;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn) != napi_ok) {
+    ThrowApiFailure(env, (std::string("creating ") + name).c_str());
+    return false;
+  }
+  return Export(env, exports, name, fn);
+}
+
+// Napi::Env and Napi::Object convert to napi_env and napi_value: everything
+// below is the C Node-API (see the top of the file).
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // A second load of the addon into the same env (require cache cleared)
   // shares the env's data and its one cleanup hook.
   if (GetEnvData(env) == nullptr) {
     EnvData* data = new EnvData();
-    env.SetInstanceData<EnvData, NoopInstanceFinalizer>(data);
-    napi_status status = napi_add_env_cleanup_hook(env, CleanupEnv, data);
-    if (status != napi_ok) {
-      Napi::Error::New(env, "rseq: napi_add_env_cleanup_hook failed").ThrowAsJavaScriptException();
+    if (napi_set_instance_data(env, data, NoopInstanceFinalizer, nullptr) != napi_ok) {
+      delete data;
+      ThrowApiFailure(env, "napi_set_instance_data");
+      return exports;
+    }
+    if (napi_add_env_cleanup_hook(env, CleanupEnv, data) != napi_ok) {
+      napi_set_instance_data(env, nullptr, NoopInstanceFinalizer, nullptr);
+      delete data;
+      ThrowApiFailure(env, "napi_add_env_cleanup_hook");
       return exports;
     }
   }
 
-  exports.Set("arch", Napi::String::New(env, RSEQ_ABI_ARCH_NAME));
-  exports.Set("signature", Napi::Number::New(env, RSEQ_ABI_SIG));
+  if (!Export(env, exports, "arch", Str(env, RSEQ_ABI_ARCH_NAME)) ||
+      !Export(env, exports, "signature", Num(env, RSEQ_ABI_SIG))) {
+    return exports;
+  }
   struct Fn {
     const char* name;
-    Napi::Value (*fn)(const Napi::CallbackInfo&);
+    napi_callback cb;
   };
   const Fn fns[] = {
       {"acquire", Acquire},
@@ -761,10 +945,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"opCounts", OpCountsFn},
       {"possibleCpus", PossibleCpus},
   };
-  for (const Fn& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  for (const Fn& f : fns) {
+    if (!ExportFunction(env, exports, f.name, f.cb)) return exports;
+  }
 
-  // The hot per-CPU operations as plain napi_callbacks (no CallbackInfo, whose
-  // argument vector is heap-allocated beyond six arguments).
+  // The hot per-CPU operations (no CallbackInfo, whose argument vector is
+  // heap-allocated beyond six arguments).
   struct RawFn {
     const char* name;
     napi_callback cb;
@@ -780,12 +966,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"fence", Fence},
   };
   for (const RawFn& f : raw) {
-    napi_value fn = nullptr;
-    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok) {
-      Napi::Error::New(env, std::string("rseq: cannot create ") + f.name).ThrowAsJavaScriptException();
-      return exports;
-    }
-    exports.Set(f.name, Napi::Value(env, fn));
+    if (!ExportFunction(env, exports, f.name, f.cb)) return exports;
   }
   if (!region_register(env, exports)) return exports;  // bindRegion (native/region_binding.cc)
   if (!bench_register(env, exports)) return exports;  // benchLoop (native/bench.cc)
