@@ -16,7 +16,6 @@ import {
   REGION_EMPTY,
   REGION_LOCKED,
   REGION_NOT_TAKEN,
-  REGION_OK,
   REGION_OVERFLOW,
   REGION_RETRY,
   type BoundRegion,
@@ -72,7 +71,8 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
       }
       return REGION_RETRY;
     },
-    push(): number {
+    push(from: Uint8Array = record): number | undefined {
+      if (!(from instanceof Uint8Array) || from.length !== recordSize) return REGION_BAD_ARG;
       for (let a = 0; a < MAX_ATTEMPTS; a++) {
         const id = slotId();
         if (id < 0) return REGION_BAD_ID;
@@ -82,11 +82,12 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
         if (!(e >= 0 && e <= capacity)) return REGION_CORRUPT;
         if (e === capacity) return REGION_EMPTY;
         const dst = (count + 1) * 8 + e * recordSize;
-        if (s.copyCommit(id, count, e, bytes, dst, record, 0, recordSize, e + 1, true) === OP_COMMITTED) return REGION_OK;
+        if (s.copyCommit(id, count, e, bytes, dst, from, 0, recordSize, e + 1, true) === OP_COMMITTED) return undefined;
       }
       return REGION_RETRY;
     },
-    pop(): number {
+    pop(into: Uint8Array = record): number | undefined {
+      if (!(into instanceof Uint8Array) || into.length !== recordSize) return REGION_BAD_ARG;
       for (let a = 0; a < MAX_ATTEMPTS; a++) {
         const id = slotId();
         if (id < 0) return REGION_BAD_ID;
@@ -96,9 +97,43 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
         if (!(e >= 0 && e <= capacity)) return REGION_CORRUPT;
         if (e === 0) return REGION_EMPTY;
         const src = (count + 1) * 8 + (e - 1) * recordSize;
-        if (s.copyCommit(id, count, e, record, 0, bytes, src, recordSize, e - 1, false) === OP_COMMITTED) return REGION_OK;
+        if (s.copyCommit(id, count, e, into, 0, bytes, src, recordSize, e - 1, false) === OP_COMMITTED) return undefined;
       }
       return REGION_RETRY;
+    },
+    pushMany(records: Uint8Array): number {
+      if (!(records instanceof Uint8Array) || records.length % recordSize !== 0) return -REGION_BAD_ARG;
+      const count = records.length / recordSize;
+      for (let a = 0; a < MAX_ATTEMPTS; a++) {
+        const id = slotId();
+        if (id < 0) return -REGION_BAD_ID;
+        const word = slotWord(id);
+        const e = load(word);
+        if (e >= LOCKED) return -REGION_LOCKED;
+        if (!(e >= 0 && e <= capacity)) return -REGION_CORRUPT;
+        const k = Math.min(count, capacity - e);
+        if (k === 0) return 0;
+        const dst = (word + 1) * 8 + e * recordSize;
+        if (s.copyCommit(id, word, e, bytes, dst, records, 0, k * recordSize, e + k, true) === OP_COMMITTED) return k;
+      }
+      return -REGION_RETRY;
+    },
+    popMany(into: Uint8Array): number {
+      if (!(into instanceof Uint8Array) || into.length % recordSize !== 0) return -REGION_BAD_ARG;
+      const max = into.length / recordSize;
+      for (let a = 0; a < MAX_ATTEMPTS; a++) {
+        const id = slotId();
+        if (id < 0) return -REGION_BAD_ID;
+        const word = slotWord(id);
+        const e = load(word);
+        if (e >= LOCKED) return -REGION_LOCKED;
+        if (!(e >= 0 && e <= capacity)) return -REGION_CORRUPT;
+        const k = Math.min(e, max);
+        if (k === 0) return 0;
+        const src = (word + 1) * 8 + (e - k) * recordSize;
+        if (s.copyCommit(id, word, e, into, 0, bytes, src, k * recordSize, e - k, false) === OP_COMMITTED) return k;
+      }
+      return -REGION_RETRY;
     },
     take(): number {
       for (let a = 0; a < MAX_ATTEMPTS; a++) {
@@ -119,7 +154,7 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
       }
       return -REGION_RETRY;
     },
-    give(): number {
+    give(): number | undefined {
       const i = integerArg(0, Number.MAX_SAFE_INTEGER);
       if (i === null || i >= size) return REGION_BAD_ARG;
       const link = layout.tail + i;
@@ -141,7 +176,7 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
           status = REGION_CORRUPT;
           break;
         }
-        if (s.speculativeStoreCommit(id, head, h, link, h, i) === OP_COMMITTED) return REGION_OK;
+        if (s.speculativeStoreCommit(id, head, h, link, h, i) === OP_COMMITTED) return undefined;
       }
       Atomics.store(words, link, BigInt(TAKEN));
       return status;

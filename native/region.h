@@ -86,9 +86,16 @@ struct Region {
 // Counter, path 'rseq': slot word 0 += n in a store-if-equal section, while
 // the word stays within +-kRegionWordGuard.
 int region_counter_add(Region& r, int64_t n);
-// Buffer: the record onto this CPU's stack; this CPU's top record into r.record.
-int region_buffer_push(Region& r);
-int region_buffer_pop(Region& r);
+// Buffer: `record` (record_size bytes) onto this CPU's stack; this CPU's top
+// record into `record`.
+int region_buffer_push(Region& r, const uint8_t* record);
+int region_buffer_pop(Region& r, uint8_t* record);
+// Buffer, batches: up to `count` records packed at `records` onto this CPU's
+// stack, as many as fit, in one section; up to `max` records off its top into
+// `records` (in stack order, bottom first), in one section. The number moved
+// (>= 0), or minus a status.
+int64_t region_buffer_push_many(Region& r, const uint8_t* records, uint64_t count);
+int64_t region_buffer_pop_many(Region& r, uint8_t* records, uint64_t max);
 // Pool: an index (>= 0) or minus a status; give(i) of a taken index.
 int64_t region_pool_take(Region& r);
 int region_pool_give(Region& r, int64_t i);

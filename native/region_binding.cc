@@ -4,13 +4,15 @@
 //   bindRegion(words: BigInt64Array over the structure's SharedArrayBuffer,
 //              kind: 1 counter | 2 buffer | 3 pool)
 //     -> { args: Float64Array(4), record: Uint8Array(recordSize),
-//          add(), push(), pop(), take(), give() }
+//          add(), push(record?), pop(into?), pushMany(records), popMany(into),
+//          take(), give() }
 //
-// Every operation is a function with no arguments whose callback data is the
-// bound region: the call converts nothing. Amounts and indices travel through
+// Every operation is a function whose callback data is the bound region: the
+// call converts nothing but push's and pop's optional record (a Uint8Array of
+// the record size, read in place; without it the region's own record). Amounts and indices travel through
 // `args` (args[0]), records through `record`, both memory the region holds;
-// results come back as a small integer (a REGION_* status, or take()'s index).
-// add() returns undefined when it committed. The header is checked here again
+// results come back as undefined when the operation committed, else a small
+// integer (a REGION_* status); take() returns its index or minus a status. The header is checked here again
 // (src/percpu/layout.ts checked it first, with the messages users see) and
 // copied: the operations never read it from shared memory again.
 //
@@ -32,7 +34,7 @@ namespace {
 using namespace rseq_native;
 
 constexpr int64_t kMaxSafeInteger = 9007199254740991;  // 2^53 - 1
-constexpr int kFunctionCount = 5;
+constexpr int kFunctionCount = 7;
 
 struct Bound {
   Region region;
@@ -71,6 +73,9 @@ inline napi_value Int(napi_env env, int64_t v) {
   return out;
 }
 
+// undefined for REGION_OK (no number made on the common path), else the status.
+inline napi_value Status(napi_env env, int s) { return s == REGION_OK ? nullptr : Int(env, s); }
+
 // args[0] as an integer in [lo, hi], or false.
 inline bool ArgInteger(const Bound& b, int64_t lo, int64_t hi, int64_t* out) {
   double d = b.args[0];
@@ -86,18 +91,82 @@ napi_value Add(napi_env env, napi_callback_info info) {
   if (b == nullptr) return nullptr;
   int64_t n = 0;
   if (!ArgInteger(*b, -kMaxSafeInteger, kMaxSafeInteger, &n)) return Int(env, REGION_BAD_ARG);
-  int s = region_counter_add(b->region, n);
-  return s == REGION_OK ? nullptr : Int(env, s);
+  return Status(env, region_counter_add(b->region, n));
+}
+
+// The record argument: a Uint8Array of exactly record_size bytes, or the
+// region's own record when there is none (or it is undefined). Null otherwise.
+inline uint8_t* RecordArg(napi_env env, napi_callback_info info, Bound** bound) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, &data) != napi_ok || data == nullptr) return nullptr;
+  Bound* b = static_cast<Bound*>(data);
+  *bound = b;
+  if (argc == 0) return b->region.record;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* bytes = nullptr;
+  if (napi_get_typedarray_info(env, arg, &type, &length, &bytes, nullptr, nullptr) != napi_ok) {
+    napi_valuetype t = napi_object;
+    return napi_typeof(env, arg, &t) == napi_ok && t == napi_undefined ? b->region.record : nullptr;
+  }
+  if (type != napi_uint8_array || length != b->region.layout.record_size || bytes == nullptr) return nullptr;
+  return static_cast<uint8_t*>(bytes);
 }
 
 napi_value Push(napi_env env, napi_callback_info info) {
-  Bound* b = GetBound(env, info);
-  return b == nullptr ? nullptr : Int(env, region_buffer_push(b->region));
+  Bound* b = nullptr;
+  uint8_t* record = RecordArg(env, info, &b);
+  if (b == nullptr) return nullptr;
+  return record == nullptr ? Int(env, REGION_BAD_ARG) : Status(env, region_buffer_push(b->region, record));
 }
 
 napi_value Pop(napi_env env, napi_callback_info info) {
-  Bound* b = GetBound(env, info);
-  return b == nullptr ? nullptr : Int(env, region_buffer_pop(b->region));
+  Bound* b = nullptr;
+  uint8_t* record = RecordArg(env, info, &b);
+  if (b == nullptr) return nullptr;
+  return record == nullptr ? Int(env, REGION_BAD_ARG) : Status(env, region_buffer_pop(b->region, record));
+}
+
+// The records argument of a batch: a Uint8Array of whole records. Its length
+// in records, or -1 (and *bound null when the call itself failed).
+inline int64_t RecordsArg(napi_env env, napi_callback_info info, Bound** bound, uint8_t** bytes) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, &data) != napi_ok || data == nullptr) return -1;
+  Bound* b = static_cast<Bound*>(data);
+  *bound = b;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* p = nullptr;
+  const size_t rs = b->region.layout.record_size;
+  if (argc < 1 || rs == 0 ||
+      napi_get_typedarray_info(env, arg, &type, &length, &p, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array || length % rs != 0 || (length > 0 && p == nullptr)) {
+    return -1;
+  }
+  *bytes = static_cast<uint8_t*>(p);
+  return static_cast<int64_t>(length / rs);
+}
+
+napi_value PushMany(napi_env env, napi_callback_info info) {
+  Bound* b = nullptr;
+  uint8_t* bytes = nullptr;
+  int64_t n = RecordsArg(env, info, &b, &bytes);
+  if (b == nullptr) return nullptr;
+  if (n < 0) return Int(env, -REGION_BAD_ARG);
+  return Int(env, region_buffer_push_many(b->region, bytes, static_cast<uint64_t>(n)));
+}
+
+napi_value PopMany(napi_env env, napi_callback_info info) {
+  Bound* b = nullptr;
+  uint8_t* bytes = nullptr;
+  int64_t n = RecordsArg(env, info, &b, &bytes);
+  if (b == nullptr) return nullptr;
+  if (n < 0) return Int(env, -REGION_BAD_ARG);
+  return Int(env, region_buffer_pop_many(b->region, bytes, static_cast<uint64_t>(n)));
 }
 
 napi_value Take(napi_env env, napi_callback_info info) {
@@ -110,7 +179,7 @@ napi_value Give(napi_env env, napi_callback_info info) {
   if (b == nullptr) return nullptr;
   int64_t i = 0;
   if (!ArgInteger(*b, 0, kMaxSafeInteger, &i)) return Int(env, REGION_BAD_ARG);
-  return Int(env, region_pool_give(b->region, i));
+  return Status(env, region_pool_give(b->region, i));
 }
 
 bool Fail(napi_env env, const char* code, const std::string& message, bool type_error) {
@@ -204,7 +273,8 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
     const char* name;
     napi_callback cb;
   };
-  const Fn fns[kFunctionCount] = {{"add", Add}, {"push", Push}, {"pop", Pop}, {"take", Take}, {"give", Give}};
+  const Fn fns[kFunctionCount] = {{"add", Add},         {"push", Push}, {"pop", Pop},  {"pushMany", PushMany},
+                                  {"popMany", PopMany}, {"take", Take}, {"give", Give}};
   for (const Fn& f : fns) {
     napi_value fn = nullptr;
     if (!ok || napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, b, &fn) != napi_ok ||

@@ -214,26 +214,37 @@ export const REGION_BAD_ARG = 8;
  * A per-CPU structure's memory bound to the calling thread: the backend
  * interface of the structures. Each operation reads the thread's id from its
  * rseq area, picks the slot, and retries its critical section until it
- * commits, in one crossing with no arguments: amounts and indices go in
- * `args[0]`, records through `record`. None of them waits for another
+ * commits, in one crossing that converts no argument but a record: amounts
+ * and indices go in `args[0]`. None of them waits for another
  * thread: a slot that another thread holds is REGION_LOCKED, and the caller
  * waits and recovers (src/percpu/claim.ts).
  */
 export interface BoundRegion {
   /** Arguments: args[0] is add's amount and give's index. */
   readonly args: Float64Array;
-  /** One record (buffer regions): push copies from it, pop copies into it. */
+  /** One record (buffer regions): push and pop use it when they are given none. */
   readonly record: Uint8Array;
   /** Counter: this CPU's section word += args[0]. Undefined when it committed, else a status. */
   add(): number | undefined;
-  /** Buffer: record onto this CPU's stack. A status (REGION_EMPTY: full). */
-  push(): number;
-  /** Buffer: this CPU's top record into `record`. A status (REGION_EMPTY: empty). */
-  pop(): number;
+  /**
+   * Buffer: `record` (default: the region's `record`; a Uint8Array of the
+   * record size, else REGION_BAD_ARG) onto this CPU's stack. Undefined when it
+   * committed, else a status (REGION_EMPTY: full).
+   */
+  push(record?: Uint8Array): number | undefined;
+  /** Buffer: this CPU's top record into `into` (default: the region's `record`). Undefined when it committed, else a status (REGION_EMPTY: empty). */
+  pop(into?: Uint8Array): number | undefined;
+  /**
+   * Buffer, a batch in one section: the records packed in `records` (whole
+   * records) onto this CPU's stack, as many as fit. The number stored, or minus a status.
+   */
+  pushMany(records: Uint8Array): number;
+  /** Buffer, a batch in one section: up to into.length / recordSize records off this CPU's stack top into `into`, bottom first. The number taken, or minus a status. */
+  popMany(into: Uint8Array): number;
   /** Pool: an index from this CPU's list (>= 0), or minus a status (-REGION_EMPTY: the list is empty). */
   take(): number;
-  /** Pool: index args[0], which this thread took, onto this CPU's list. A status. */
-  give(): number;
+  /** Pool: index args[0], which this thread took, onto this CPU's list. Undefined when it committed, else a status. */
+  give(): number | undefined;
   /**
    * membarrier for this structure: every section on it in flight on `cpu`
    * (every CPU when cpu < 0) has aborted or committed when this returns.

@@ -9,7 +9,7 @@
  *
  * Per slot: word 0 is the record count; the records follow, packed.
  */
-import { REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_OK, REGION_RETRY, type IndexMode } from '../backend.js';
+import { REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_RETRY, type IndexMode } from '../backend.js';
 import { RseqError } from '../errors.js';
 import { backend } from '../thread.js';
 import { PerCpuBase, checkMode, checkPositiveInt, claimedValue, newWait, slotCount } from './core.js';
@@ -34,7 +34,7 @@ function newLayout(options: PerCpuBufferOptions): Layout {
 
 let adopting: SharedArrayBuffer | undefined;
 
-/** Records up to this many bytes are copied with a loop (bench/README.md). */
+/** V8 keeps a typed array of up to 64 bytes on its heap (V8_TYPED_ARRAY_MAX_SIZE_IN_HEAP). */
 const SMALL_RECORD = 64;
 
 export class PerCpuBuffer extends PerCpuBase {
@@ -78,15 +78,19 @@ export class PerCpuBuffer extends PerCpuBase {
    * throws ERR_RSEQ_BUFFER_FULL and stores nothing: the record stays the caller's.
    */
   push(record: Uint8Array): void {
-    const r = this.region;
     const size = this.recordSize;
     if (!(record instanceof Uint8Array) || record.length !== size) this.#checkRecord(record);
-    // A small record is copied faster by a loop than by set(), a builtin call.
-    const dst = r.record;
-    if (size <= SMALL_RECORD) for (let i = 0; i < size; i++) dst[i] = record[i]!;
-    else dst.set(record);
-    let s = r.push();
-    if (s === REGION_OK) return;
+    const r = this.region;
+    // A record of up to 64 bytes may live on V8's heap, which a native call
+    // would first move off it (costly, and again for every new record): copy
+    // it into the region's own record instead. A larger one is read in place.
+    const small = size <= SMALL_RECORD;
+    if (small) {
+      const dst = r.record;
+      for (let i = 0; i < size; i++) dst[i] = record[i]!;
+    }
+    let s = small ? r.push() : r.push(record);
+    if (s === undefined) return;
     const wait = newWait();
     for (;;) {
       if (s === REGION_EMPTY) {
@@ -94,33 +98,77 @@ export class PerCpuBuffer extends PerCpuBase {
       }
       if (s === REGION_LOCKED) this.waitOwnSlot(0, wait);
       else if (s !== REGION_RETRY) this.fail('push', s);
-      s = r.push();
-      if (s === REGION_OK) return;
+      s = small ? r.push() : r.push(record);
+      if (s === undefined) return;
     }
   }
 
   /**
    * Takes the top record of the calling CPU's stack, or null when that stack
    * is empty. With `into` (a Uint8Array of recordSize bytes) the record is
-   * copied there and `into` is returned; otherwise a new Uint8Array.
+   * copied there and `into` is returned; otherwise into a new Uint8Array.
    */
   pop(into?: Uint8Array): Uint8Array | null {
+    const size = this.recordSize;
+    if (into !== undefined && (!(into instanceof Uint8Array) || into.length !== size)) {
+      throw new TypeError(`PerCpuBuffer.pop: into must be a Uint8Array of ${size} bytes`);
+    }
     const r = this.region;
-    let s = r.pop();
+    // As in push: a small record comes through the region's own record.
+    const direct = size <= SMALL_RECORD ? null : (into ?? new Uint8Array(size));
+    let s = direct === null ? r.pop() : r.pop(direct);
     const wait = newWait();
-    while (s !== REGION_OK) {
+    while (s !== undefined) {
       if (s === REGION_EMPTY) return null;
       if (s === REGION_LOCKED) this.waitOwnSlot(0, wait);
       else if (s !== REGION_RETRY) this.fail('pop', s);
-      s = r.pop();
+      s = direct === null ? r.pop() : r.pop(direct);
     }
-    if (into === undefined) return r.record.slice();
-    if (!(into instanceof Uint8Array) || into.byteLength !== this.recordSize) {
-      // The record is already off the stack: hand it back as a copy rather than lose it.
-      throw Object.assign(new TypeError(`PerCpuBuffer.pop: into must be a Uint8Array of ${this.recordSize} bytes; the popped record is on the error's .record`), { record: r.record.slice() });
+    if (direct !== null) return direct;
+    const out = into ?? new Uint8Array(size);
+    const src = r.record;
+    for (let i = 0; i < size; i++) out[i] = src[i]!;
+    return out;
+  }
+
+  /**
+   * Pushes the records packed back to back in `records` (a whole number of
+   * records) onto the calling CPU's stack in one critical section, as many as
+   * fit, and returns how many were stored: the rest did not fit (0 when the
+   * stack is full).
+   */
+  pushMany(records: Uint8Array): number {
+    this.#checkBatch('pushMany', records);
+    const wait = newWait();
+    for (;;) {
+      const n = this.region.pushMany(records);
+      if (n >= 0) return n;
+      if (n === -REGION_LOCKED) this.waitOwnSlot(0, wait);
+      else if (n !== -REGION_RETRY) this.fail('pushMany', -n);
     }
-    into.set(r.record);
-    return into;
+  }
+
+  /**
+   * Takes up to into.length / recordSize records off the top of the calling
+   * CPU's stack in one critical section, into `into` in stack order (the top
+   * record last), and returns how many it took (0 when the stack is empty).
+   */
+  popMany(into: Uint8Array): number {
+    this.#checkBatch('popMany', into);
+    const wait = newWait();
+    for (;;) {
+      const n = this.region.popMany(into);
+      if (n >= 0) return n;
+      if (n === -REGION_LOCKED) this.waitOwnSlot(0, wait);
+      else if (n !== -REGION_RETRY) this.fail('popMany', -n);
+    }
+  }
+
+  #checkBatch(op: string, bytes: unknown): void {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`PerCpuBuffer.${op}: the records must be a Uint8Array, not ${bytes === null ? 'null' : typeof bytes}`);
+    if (bytes.length % this.recordSize !== 0) {
+      throw new RangeError(`PerCpuBuffer.${op}: ${bytes.length} bytes is not a whole number of ${this.recordSize}-byte records`);
+    }
   }
 
   /** Takes every record of every CPU's stack (each stack bottom to top, stacks in id order). */

@@ -1,8 +1,8 @@
 /**
  * The SharedArrayBuffer layout of the per-CPU structures, and the one check of
  * a header that both `new X()` and `X.from(buffer)` go through. native/region.h
- * checks the same header again with the same numbers (test/shared/layout.test.ts
- * compares both verdicts on bad headers).
+ * checks the same header again with the same numbers (test/shared/hardening.test.ts
+ * hands both checks the same bad headers).
  *
  * 64-bit words: an 8-word header, then one slot per possible id, each a whole
  * number of 64-byte lines so that two CPUs never share a line, then the

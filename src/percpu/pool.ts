@@ -13,7 +13,7 @@
  * Per slot: word 0 is the list head (EMPTY when empty). After the slots, one
  * next[] word per index.
  */
-import { REGION_BAD_ARG, REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_NOT_TAKEN, REGION_OK, REGION_RETRY, type IndexMode } from '../backend.js';
+import { REGION_BAD_ARG, REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_NOT_TAKEN, REGION_RETRY, type IndexMode } from '../backend.js';
 import { RseqError } from '../errors.js';
 import { backend } from '../thread.js';
 import { PerCpuBase, checkMode, checkPositiveInt, newWait, slotCount } from './core.js';
@@ -127,7 +127,7 @@ export class PerCpuPool extends PerCpuBase {
     for (;;) {
       r.args[0] = i;
       const s = r.give();
-      if (s === REGION_OK) return;
+      if (s === undefined) return;
       if (s === REGION_NOT_TAKEN) {
         throw new RseqError('ERR_RSEQ_POOL_NOT_TAKEN', `PerCpuPool.give: index ${i} is not taken (it was given back already, or never taken); nothing changed`);
       }

@@ -4,12 +4,13 @@
  * twice or never taken, counts past the signed 64-bit range, and the lane
  * path's exactness across handles, reset and threads that are gone.
  */
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PerCpuBuffer, PerCpuCounter, PerCpuPool, RseqError, rseq } from '../../src/index.js';
 import { backend } from '../../src/thread.js';
-import { DIST_ENTRY, ROOT, project, skipShared } from '../helpers/env.js';
+import { DIST_ENTRY, ROOT, expectedBackend, project, skipShared } from '../helpers/env.js';
 
 /** A copy of `buffer` with 64-bit word `word` set to `value`. */
 function patched(buffer: SharedArrayBuffer, word: number, value: bigint): SharedArrayBuffer {
@@ -174,5 +175,61 @@ describe.skipIf(skipShared)(`hardening on the ${project} backend`, () => {
       expect(a.reset()).toBe(10_005n);
       expect(a.value()).toBe(0);
     });
+  });
+});
+
+describe.skipIf(skipShared)(`load order on the ${project} backend`, () => {
+  it('workers started before the main thread loads the package share exact structures with it', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'test', 'helpers', 'load-order.cjs'), DIST_ENTRY], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { backend: string; value: number; expected: number; poolTaken: number; poolDistinct: number };
+    expect(out.backend).toBe(expectedBackend);
+    expect(out.value).toBe(out.expected);
+    expect(out.poolTaken).toBe(64);
+    expect(out.poolDistinct).toBe(64);
+  });
+});
+
+describe.skipIf(skipShared)(`batches on the ${project} backend`, () => {
+  let allowed: number[];
+  beforeAll(() => {
+    allowed = rseq.getAffinity();
+  });
+  afterEach(() => rseq.setAffinity(allowed));
+
+  it('pushMany stores as many records as fit in one section; popMany takes the top block in stack order', () => {
+    rseq.setAffinity([allowed[0]!]);
+    const b = new PerCpuBuffer({ recordSize: 4, capacity: 6 });
+    const records = Uint8Array.from({ length: 4 * 5 }, (_, i) => i);
+    expect(b.pushMany(records)).toBe(5);
+    expect(b.pushMany(records)).toBe(1); // room for one more
+    expect(b.pushMany(records)).toBe(0); // full
+    expect(b.size()).toBe(6);
+    const into = new Uint8Array(4 * 4);
+    expect(b.popMany(into)).toBe(4);
+    // The stack held records 0,1,2,3,4 then 0: the top four are 2,3,4,0, bottom first.
+    expect([...into]).toEqual([8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 0, 1, 2, 3]);
+    expect(b.pop()).toEqual(Uint8Array.from([4, 5, 6, 7]));
+    expect(b.popMany(into)).toBe(1);
+    expect([...into.subarray(0, 4)]).toEqual([0, 1, 2, 3]);
+    expect(b.popMany(into)).toBe(0);
+    expect(() => b.pushMany(new Uint8Array(6))).toThrow(RangeError);
+    expect(() => b.popMany(new Uint8Array(3))).toThrow(RangeError);
+    expect(() => b.pushMany([1, 2, 3, 4] as unknown as Uint8Array)).toThrow(TypeError);
+    expect(b.size()).toBe(0);
+  });
+
+  it('pop(into) fills the caller\'s array; a wrong into throws before anything is taken', () => {
+    rseq.setAffinity([allowed[0]!]);
+    for (const size of [8, 100]) {
+      const b = new PerCpuBuffer({ recordSize: size, capacity: 2 });
+      const rec = Uint8Array.from({ length: size }, (_, i) => i & 0xff);
+      b.push(rec);
+      expect(() => b.pop(new Uint8Array(size + 1))).toThrow(TypeError);
+      const into = new Uint8Array(size);
+      expect(b.pop(into)).toBe(into);
+      expect(into).toEqual(rec);
+      expect(b.pop(into)).toBeNull();
+    }
   });
 });
