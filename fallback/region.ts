@@ -54,6 +54,34 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
     return Number.isInteger(v) && v >= lo && v <= hi ? v : null;
   };
 
+  /**
+   * Moves up to `limit` records (default: as many as `records` holds) between
+   * `records` and this CPU's stack in one copy-then-commit section: onto its
+   * top (push) or off it (pop). The number moved, or minus a status.
+   */
+  const stackMove = (records: Uint8Array, push: boolean, limit = Infinity): number => {
+    if (!(records instanceof Uint8Array) || records.length % recordSize !== 0 || (limit === 1 && records.length !== recordSize)) return -REGION_BAD_ARG;
+    const count = Math.min(limit, records.length / recordSize);
+    for (let a = 0; a < MAX_ATTEMPTS; a++) {
+      const id = slotId();
+      if (id < 0) return -REGION_BAD_ID;
+      const word = slotWord(id);
+      const e = load(word);
+      if (e >= LOCKED) return -REGION_LOCKED;
+      if (!(e >= 0 && e <= capacity)) return -REGION_CORRUPT;
+      const k = Math.min(count, push ? capacity - e : e);
+      if (k === 0) return 0;
+      const stack = (word + 1) * 8 + (push ? e : e - k) * recordSize;
+      const status = push
+        ? s.copyCommit(id, word, e, bytes, stack, records, 0, k * recordSize, e + k, true)
+        : s.copyCommit(id, word, e, records, 0, bytes, stack, k * recordSize, e - k, false);
+      if (status === OP_COMMITTED) return k;
+    }
+    return -REGION_RETRY;
+  };
+  /** One record: undefined when it moved, else a status (REGION_EMPTY: nothing moved). */
+  const oneRecord = (moved: number): number | undefined => (moved === 1 ? undefined : moved === 0 ? REGION_EMPTY : -moved);
+
   return {
     args,
     record,
@@ -72,68 +100,16 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
       return REGION_RETRY;
     },
     push(from: Uint8Array = record): number | undefined {
-      if (!(from instanceof Uint8Array) || from.length !== recordSize) return REGION_BAD_ARG;
-      for (let a = 0; a < MAX_ATTEMPTS; a++) {
-        const id = slotId();
-        if (id < 0) return REGION_BAD_ID;
-        const count = slotWord(id);
-        const e = load(count);
-        if (e >= LOCKED) return REGION_LOCKED;
-        if (!(e >= 0 && e <= capacity)) return REGION_CORRUPT;
-        if (e === capacity) return REGION_EMPTY;
-        const dst = (count + 1) * 8 + e * recordSize;
-        if (s.copyCommit(id, count, e, bytes, dst, from, 0, recordSize, e + 1, true) === OP_COMMITTED) return undefined;
-      }
-      return REGION_RETRY;
+      return oneRecord(stackMove(from, true, 1));
     },
     pop(into: Uint8Array = record): number | undefined {
-      if (!(into instanceof Uint8Array) || into.length !== recordSize) return REGION_BAD_ARG;
-      for (let a = 0; a < MAX_ATTEMPTS; a++) {
-        const id = slotId();
-        if (id < 0) return REGION_BAD_ID;
-        const count = slotWord(id);
-        const e = load(count);
-        if (e >= LOCKED) return REGION_LOCKED;
-        if (!(e >= 0 && e <= capacity)) return REGION_CORRUPT;
-        if (e === 0) return REGION_EMPTY;
-        const src = (count + 1) * 8 + (e - 1) * recordSize;
-        if (s.copyCommit(id, count, e, into, 0, bytes, src, recordSize, e - 1, false) === OP_COMMITTED) return undefined;
-      }
-      return REGION_RETRY;
+      return oneRecord(stackMove(into, false, 1));
     },
     pushMany(records: Uint8Array): number {
-      if (!(records instanceof Uint8Array) || records.length % recordSize !== 0) return -REGION_BAD_ARG;
-      const count = records.length / recordSize;
-      for (let a = 0; a < MAX_ATTEMPTS; a++) {
-        const id = slotId();
-        if (id < 0) return -REGION_BAD_ID;
-        const word = slotWord(id);
-        const e = load(word);
-        if (e >= LOCKED) return -REGION_LOCKED;
-        if (!(e >= 0 && e <= capacity)) return -REGION_CORRUPT;
-        const k = Math.min(count, capacity - e);
-        if (k === 0) return 0;
-        const dst = (word + 1) * 8 + e * recordSize;
-        if (s.copyCommit(id, word, e, bytes, dst, records, 0, k * recordSize, e + k, true) === OP_COMMITTED) return k;
-      }
-      return -REGION_RETRY;
+      return stackMove(records, true);
     },
     popMany(into: Uint8Array): number {
-      if (!(into instanceof Uint8Array) || into.length % recordSize !== 0) return -REGION_BAD_ARG;
-      const max = into.length / recordSize;
-      for (let a = 0; a < MAX_ATTEMPTS; a++) {
-        const id = slotId();
-        if (id < 0) return -REGION_BAD_ID;
-        const word = slotWord(id);
-        const e = load(word);
-        if (e >= LOCKED) return -REGION_LOCKED;
-        if (!(e >= 0 && e <= capacity)) return -REGION_CORRUPT;
-        const k = Math.min(e, max);
-        if (k === 0) return 0;
-        const src = (word + 1) * 8 + (e - k) * recordSize;
-        if (s.copyCommit(id, word, e, into, 0, bytes, src, k * recordSize, e - k, false) === OP_COMMITTED) return k;
-      }
-      return -REGION_RETRY;
+      return stackMove(into, false);
     },
     take(): number {
       for (let a = 0; a < MAX_ATTEMPTS; a++) {

@@ -82,45 +82,12 @@ int region_counter_add(Region& r, int64_t n) {
   return REGION_RETRY;
 }
 
-int region_buffer_push(Region& r, const uint8_t* record) {
-  const uint64_t rs = r.layout.record_size;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    int64_t id = slot_id(r);
-    if (id < 0) return REGION_BAD_ID;
-    int64_t* count = slot(r, id);
-    int64_t e = load(count);
-    if (e >= kRegionLocked) return REGION_LOCKED;
-    if (e < 0 || e > static_cast<int64_t>(r.layout.capacity)) return REGION_CORRUPT;
-    if (e == static_cast<int64_t>(r.layout.capacity)) return REGION_EMPTY;  // full
-    uint8_t* dst = reinterpret_cast<uint8_t*>(count + 1) + static_cast<uint64_t>(e) * rs;
-    if (op_copy_commit(r.ctx, static_cast<uint32_t>(id), count, e, dst, record, rs, e + 1, true) ==
-        RSEQ_OP_COMMITTED) {
-      return REGION_OK;
-    }
-  }
-  return REGION_RETRY;
-}
+namespace {
 
-int region_buffer_pop(Region& r, uint8_t* record) {
-  const uint64_t rs = r.layout.record_size;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    int64_t id = slot_id(r);
-    if (id < 0) return REGION_BAD_ID;
-    int64_t* count = slot(r, id);
-    int64_t e = load(count);
-    if (e >= kRegionLocked) return REGION_LOCKED;
-    if (e < 0 || e > static_cast<int64_t>(r.layout.capacity)) return REGION_CORRUPT;
-    if (e == 0) return REGION_EMPTY;
-    const uint8_t* src = reinterpret_cast<const uint8_t*>(count + 1) + static_cast<uint64_t>(e - 1) * rs;
-    if (op_copy_commit(r.ctx, static_cast<uint32_t>(id), count, e, record, src, rs, e - 1, false) ==
-        RSEQ_OP_COMMITTED) {
-      return REGION_OK;
-    }
-  }
-  return REGION_RETRY;
-}
-
-int64_t region_buffer_push_many(Region& r, const uint8_t* records, uint64_t count) {
+// Moves up to `count` records between `records` and this CPU's stack in one
+// copy-then-commit section: onto its top (push) or off it (pop). The number
+// moved, or minus a status.
+int64_t stack_move(Region& r, uint8_t* records, uint64_t count, bool push) {
   const uint64_t rs = r.layout.record_size;
   const int64_t cap = r.layout.capacity;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -130,36 +97,35 @@ int64_t region_buffer_push_many(Region& r, const uint8_t* records, uint64_t coun
     int64_t e = load(word);
     if (e >= kRegionLocked) return -REGION_LOCKED;
     if (e < 0 || e > cap) return -REGION_CORRUPT;
-    uint64_t room = static_cast<uint64_t>(cap - e);
-    uint64_t k = count < room ? count : room;
+    uint64_t have = static_cast<uint64_t>(push ? cap - e : e);
+    uint64_t k = count < have ? count : have;
     if (k == 0) return 0;
-    uint8_t* dst = reinterpret_cast<uint8_t*>(word + 1) + static_cast<uint64_t>(e) * rs;
-    if (op_copy_commit(r.ctx, static_cast<uint32_t>(id), word, e, dst, records, k * rs,
-                       e + static_cast<int64_t>(k), true) == RSEQ_OP_COMMITTED) {
-      return static_cast<int64_t>(k);
-    }
+    const int64_t n = static_cast<int64_t>(k);
+    uint8_t* stack = reinterpret_cast<uint8_t*>(word + 1) + static_cast<uint64_t>(push ? e : e - n) * rs;
+    int s = push ? op_copy_commit(r.ctx, static_cast<uint32_t>(id), word, e, stack, records, k * rs, e + n, true)
+                 : op_copy_commit(r.ctx, static_cast<uint32_t>(id), word, e, records, stack, k * rs, e - n, false);
+    if (s == RSEQ_OP_COMMITTED) return n;
   }
   return -REGION_RETRY;
 }
 
+// One record: OK, or EMPTY when nothing moved (push: full; pop: empty).
+int one_record(int64_t moved) { return moved == 1 ? REGION_OK : moved == 0 ? REGION_EMPTY : static_cast<int>(-moved); }
+
+}  // namespace
+
+int region_buffer_push(Region& r, const uint8_t* record) {
+  return one_record(stack_move(r, const_cast<uint8_t*>(record), 1, true));  // push only reads it
+}
+
+int region_buffer_pop(Region& r, uint8_t* record) { return one_record(stack_move(r, record, 1, false)); }
+
+int64_t region_buffer_push_many(Region& r, const uint8_t* records, uint64_t count) {
+  return stack_move(r, const_cast<uint8_t*>(records), count, true);
+}
+
 int64_t region_buffer_pop_many(Region& r, uint8_t* records, uint64_t max) {
-  const uint64_t rs = r.layout.record_size;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    int64_t id = slot_id(r);
-    if (id < 0) return -REGION_BAD_ID;
-    int64_t* word = slot(r, id);
-    int64_t e = load(word);
-    if (e >= kRegionLocked) return -REGION_LOCKED;
-    if (e < 0 || e > static_cast<int64_t>(r.layout.capacity)) return -REGION_CORRUPT;
-    uint64_t k = static_cast<uint64_t>(e) < max ? static_cast<uint64_t>(e) : max;
-    if (k == 0) return 0;
-    const uint8_t* src = reinterpret_cast<const uint8_t*>(word + 1) + (static_cast<uint64_t>(e) - k) * rs;
-    if (op_copy_commit(r.ctx, static_cast<uint32_t>(id), word, e, records, src, k * rs,
-                       e - static_cast<int64_t>(k), false) == RSEQ_OP_COMMITTED) {
-      return static_cast<int64_t>(k);
-    }
-  }
-  return -REGION_RETRY;
+  return stack_move(r, records, max, false);
 }
 
 int64_t region_pool_take(Region& r) {

@@ -5,17 +5,15 @@
 // returning an index no other taker holds (or null when every index is out),
 // give(i) putting it back.
 //
-// The lock is the same three-state futex mutex as lockstack.cjs's (Drepper,
-// "Futexes Are Tricky", mutex 2): 0 free, 1 held, 2 held with waiters; a
-// compareExchange, a short spin, then Atomics.wait; unlock notifies only when
-// someone may be waiting.
+// The lock is futex.cjs's three-state futex mutex, as lockstack.cjs's.
 //
 // Layout: Int32 words 0 (lock) and 1 (head: the first free index, EMPTY when
 // none) in the first 64-byte line, then next[0..size-1]: the free index after
 // i on the list (EMPTY at the end). An index that is out has a stale next[].
 
+const { lock, unlock } = require('./futex.cjs');
+
 const HEADER_BYTES = 64;
-const SPINS = 64;
 const EMPTY = -1;
 
 class LockedPool {
@@ -35,28 +33,11 @@ class LockedPool {
   }
 
   lock() {
-    const ctl = this.ctl;
-    let c = Atomics.compareExchange(ctl, 0, 0, 1);
-    if (c === 0) return;
-    for (let i = 0; i < SPINS; i++) {
-      if (Atomics.load(ctl, 0) === 0) {
-        c = Atomics.compareExchange(ctl, 0, 0, 1);
-        if (c === 0) return;
-      }
-    }
-    if (c !== 2) c = Atomics.exchange(ctl, 0, 2);
-    while (c !== 0) {
-      Atomics.wait(ctl, 0, 2);
-      c = Atomics.exchange(ctl, 0, 2);
-    }
+    lock(this.ctl);
   }
 
   unlock() {
-    const ctl = this.ctl;
-    if (Atomics.sub(ctl, 0, 1) !== 1) {
-      Atomics.store(ctl, 0, 0);
-      Atomics.notify(ctl, 0, 1);
-    }
+    unlock(this.ctl);
   }
 
   /** A free index, or null when every index is out. */

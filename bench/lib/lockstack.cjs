@@ -4,18 +4,14 @@
 // shares, each push and pop atomic with respect to all threads, a full stack
 // refused, pop returning a copy the caller owns.
 //
-// The lock is the classic three-state futex mutex (Drepper, "Futexes Are
-// Tricky", mutex 2) on Atomics: 0 free, 1 held, 2 held with waiters. Lock
-// takes it with compareExchange, spins briefly while it is held (the holder is
-// usually running on the other core), then marks it contended and sleeps in
-// Atomics.wait; unlock wakes one sleeper with Atomics.notify only when the
-// word says someone may be waiting.
+// The lock is futex.cjs's three-state futex mutex.
 //
 // Layout: Int32 words 0 (lock) and 1 (count) in the first 64-byte line, the
 // records after it.
 
+const { lock, unlock } = require('./futex.cjs');
+
 const HEADER_BYTES = 64;
-const SPINS = 64;
 
 class LockedStack {
   constructor(buffer, recordSize, capacity) {
@@ -31,28 +27,11 @@ class LockedStack {
   }
 
   lock() {
-    const ctl = this.ctl;
-    let c = Atomics.compareExchange(ctl, 0, 0, 1);
-    if (c === 0) return;
-    for (let i = 0; i < SPINS; i++) {
-      if (Atomics.load(ctl, 0) === 0) {
-        c = Atomics.compareExchange(ctl, 0, 0, 1);
-        if (c === 0) return;
-      }
-    }
-    if (c !== 2) c = Atomics.exchange(ctl, 0, 2);
-    while (c !== 0) {
-      Atomics.wait(ctl, 0, 2);
-      c = Atomics.exchange(ctl, 0, 2);
-    }
+    lock(this.ctl);
   }
 
   unlock() {
-    const ctl = this.ctl;
-    if (Atomics.sub(ctl, 0, 1) !== 1) {
-      Atomics.store(ctl, 0, 0);
-      Atomics.notify(ctl, 0, 1);
-    }
+    unlock(this.ctl);
   }
 
   push(record) {

@@ -12,7 +12,7 @@
 import { REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_RETRY, type IndexMode } from '../backend.js';
 import { RseqError } from '../errors.js';
 import { backend } from '../thread.js';
-import { PerCpuBase, checkMode, checkPositiveInt, claimedValue, newWait, slotCount } from './core.js';
+import { PerCpuBase, adopt, adopted, checkMode, checkPositiveInt, claimedValue, newWait, slotCount } from './core.js';
 import { LOCKED, MAX_CAPACITY, MAX_RECORD, makeLayout, type Layout } from './layout.js';
 
 export interface PerCpuBufferOptions {
@@ -32,8 +32,6 @@ function newLayout(options: PerCpuBufferOptions): Layout {
   return makeLayout('buffer', checkMode('buffer', options.mode), slotCount(backend()), [recordSize, capacity, 0]);
 }
 
-let adopting: SharedArrayBuffer | undefined;
-
 /** V8 keeps a typed array of up to 64 bytes on its heap (V8_TYPED_ARRAY_MAX_SIZE_IN_HEAP). */
 const SMALL_RECORD = 64;
 
@@ -43,8 +41,7 @@ export class PerCpuBuffer extends PerCpuBase {
   readonly #bytes: Uint8Array;
 
   constructor(options: PerCpuBufferOptions) {
-    const source = adopting;
-    adopting = undefined;
+    const source = adopted();
     super('buffer', source ?? newLayout(options));
     this.recordSize = this.layout.params[0];
     this.capacity = this.layout.params[1];
@@ -53,15 +50,7 @@ export class PerCpuBuffer extends PerCpuBase {
 
   /** This thread's handle on a buffer made elsewhere (pass `buffer.buffer` to a worker). */
   static from(buffer: SharedArrayBuffer): PerCpuBuffer {
-    if (!(buffer instanceof SharedArrayBuffer)) {
-      throw new TypeError(`PerCpuBuffer.from needs the SharedArrayBuffer of a PerCpuBuffer (its .buffer), not ${buffer === null ? 'null' : typeof buffer}`);
-    }
-    adopting = buffer;
-    try {
-      return new PerCpuBuffer(undefined as unknown as PerCpuBufferOptions);
-    } finally {
-      adopting = undefined;
-    }
+    return adopt('buffer', buffer, () => new PerCpuBuffer(undefined as unknown as PerCpuBufferOptions));
   }
 
   /** Throws what is wrong with a record that is not a Uint8Array of recordSize bytes. */

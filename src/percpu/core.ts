@@ -19,7 +19,7 @@ import { RseqError, throwIfFailed } from '../errors.js';
 import { fieldUnavailable } from '../fields.js';
 import { area, backend, current } from '../thread.js';
 import { areaField, type RseqAreaView } from '../area.js';
-import { HEADER_WORDS, KIND_NAME, LOCKED, allocate, readLayout, type Layout } from './layout.js';
+import { HEADER_WORDS, KIND_NAME, LOCKED, allocate, notShared, readLayout, type Layout } from './layout.js';
 
 export { HEADER_WORDS, LINE_WORDS, LOCKED, lines } from './layout.js';
 
@@ -65,6 +65,30 @@ export interface ClaimWait {
 
 export function newWait(): ClaimWait {
   return { word: -1, since: 0, delay: FIRST_WAIT_MS };
+}
+
+/**
+ * `X.from(buffer)`: the buffer reaches X's constructor through this slot (set
+ * and cleared synchronously), since a constructor cannot take it as a second,
+ * internal argument without showing it in the public type.
+ */
+let adopting: SharedArrayBuffer | undefined;
+
+export function adopt<T>(kind: RegionKind, buffer: unknown, construct: () => T): T {
+  if (!(buffer instanceof SharedArrayBuffer)) throw notShared(kind, buffer);
+  adopting = buffer;
+  try {
+    return construct();
+  } finally {
+    adopting = undefined;
+  }
+}
+
+/** In a constructor: the buffer being adopted by from(), or undefined for a new structure. */
+export function adopted(): SharedArrayBuffer | undefined {
+  const b = adopting;
+  adopting = undefined;
+  return b;
 }
 
 /** Per-thread, per-structure access: the words, the layout and the bound region. */

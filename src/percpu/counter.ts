@@ -36,7 +36,7 @@
  */
 import { REGION_BAD_ID, REGION_OVERFLOW, REGION_RETRY, type IndexMode } from '../backend.js';
 import { backend } from '../thread.js';
-import { PerCpuBase, checkMode, slotCount } from './core.js';
+import { PerCpuBase, adopt, adopted, checkMode, slotCount } from './core.js';
 import { LINE_WORDS, makeLayout } from './layout.js';
 
 export type CounterPath = 'lane' | 'atomics' | 'rseq';
@@ -94,9 +94,6 @@ function amount(n: unknown): bigint {
   return BigInt(n);
 }
 
-/** `from()` hands its buffer to the constructor through this slot (set and cleared synchronously). */
-let adopting: SharedArrayBuffer | undefined;
-
 export class PerCpuCounter extends PerCpuBase {
   /** The path add() takes. */
   readonly path: CounterPath;
@@ -114,8 +111,7 @@ export class PerCpuCounter extends PerCpuBase {
   readonly #bitsF64 = new Float64Array(this.#bits.buffer);
 
   constructor(options: PerCpuCounterOptions = {}) {
-    const source = adopting;
-    adopting = undefined;
+    const source = adopted();
     const path = checkPath(options.path);
     super('counter', source ?? makeLayout('counter', checkMode('counter', options.mode), slotCount(backend()), [checkLanes(options.lanes), 0, 0]));
     this.path = path;
@@ -133,13 +129,7 @@ export class PerCpuCounter extends PerCpuBase {
    * a worker and call this there. The mode and lanes come from the buffer.
    */
   static from(buffer: SharedArrayBuffer, options: Pick<PerCpuCounterOptions, 'path'> = {}): PerCpuCounter {
-    adopting = buffer instanceof SharedArrayBuffer ? buffer : undefined;
-    try {
-      if (adopting === undefined) throw new TypeError(`PerCpuCounter.from needs the SharedArrayBuffer of a PerCpuCounter (its .buffer), not ${buffer === null ? 'null' : typeof buffer}`);
-      return new PerCpuCounter(options);
-    } finally {
-      adopting = undefined;
-    }
+    return adopt('counter', buffer, () => new PerCpuCounter(options));
   }
 
   /** Adds n (default 1): a safe integer, or a bigint in the signed 64-bit range. */

@@ -105,16 +105,19 @@ function inRange(v: number, lo: number, hi: number): boolean {
   return Number.isInteger(v) && v >= lo && v <= hi;
 }
 
+/** The error for X.from(something that is not a SharedArrayBuffer). */
+export function notShared(kind: RegionKind, buffer: unknown): TypeError {
+  const what = buffer instanceof ArrayBuffer ? 'an ArrayBuffer (not shared)' : buffer === null ? 'null' : typeof buffer;
+  return new TypeError(`${KIND_NAME[kind]}.from needs the SharedArrayBuffer of a ${KIND_NAME[kind]} (its .buffer), not ${what}`);
+}
+
 /**
  * Reads and checks a buffer's header: every word against its range and the
  * buffer's length. Throws a TypeError naming the word at fault.
  */
 export function readLayout(kind: RegionKind, buffer: unknown): Layout {
   const name = KIND_NAME[kind];
-  if (!(buffer instanceof SharedArrayBuffer)) {
-    const what = buffer instanceof ArrayBuffer ? 'an ArrayBuffer (not shared)' : buffer === null ? 'null' : typeof buffer;
-    throw new TypeError(`${name}.from needs the SharedArrayBuffer of a ${name} (its .buffer), not ${what}`);
-  }
+  if (!(buffer instanceof SharedArrayBuffer)) throw notShared(kind, buffer);
   if (buffer.byteLength < HEADER_WORDS * 8 || buffer.byteLength % 8 !== 0) throw new RangeError(`${name}.from: the buffer is too small to hold a header`);
   const w = new BigInt64Array(buffer);
   if (word(w, 0) !== REGION_MAGIC_BASE + REGION_KIND_CODE[kind]) throw bad(kind, `this SharedArrayBuffer does not hold a ${name} (wrong header: word 0, magic)`);

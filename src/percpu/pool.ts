@@ -16,7 +16,7 @@
 import { REGION_BAD_ARG, REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_NOT_TAKEN, REGION_RETRY, type IndexMode } from '../backend.js';
 import { RseqError } from '../errors.js';
 import { backend } from '../thread.js';
-import { PerCpuBase, checkMode, checkPositiveInt, newWait, slotCount } from './core.js';
+import { PerCpuBase, adopt, adopted, checkMode, checkPositiveInt, newWait, slotCount } from './core.js';
 import { EMPTY, MAX_POOL_SIZE, TAKEN, makeLayout, type Layout } from './layout.js';
 
 export interface PerCpuPoolOptions {
@@ -33,15 +33,12 @@ function newLayout(options: PerCpuPoolOptions): Layout {
   return makeLayout('pool', checkMode('pool', options.mode), slotCount(backend()), [size, 0, 0]);
 }
 
-let adopting: SharedArrayBuffer | undefined;
-
 export class PerCpuPool extends PerCpuBase {
   readonly size: number;
   readonly #next: number;
 
   constructor(options: PerCpuPoolOptions) {
-    const source = adopting;
-    adopting = undefined;
+    const source = adopted();
     super('pool', source ?? newLayout(options));
     this.size = this.layout.params[0];
     this.#next = this.layout.tail;
@@ -50,15 +47,7 @@ export class PerCpuPool extends PerCpuBase {
 
   /** This thread's handle on a pool made elsewhere (pass `pool.buffer` to a worker). */
   static from(buffer: SharedArrayBuffer): PerCpuPool {
-    if (!(buffer instanceof SharedArrayBuffer)) {
-      throw new TypeError(`PerCpuPool.from needs the SharedArrayBuffer of a PerCpuPool (its .buffer), not ${buffer === null ? 'null' : typeof buffer}`);
-    }
-    adopting = buffer;
-    try {
-      return new PerCpuPool(undefined as unknown as PerCpuPoolOptions);
-    } finally {
-      adopting = undefined;
-    }
+    return adopt('pool', buffer, () => new PerCpuPool(undefined as unknown as PerCpuPoolOptions));
   }
 
   /** Deals the indices round-robin over the ids the creating thread can have (its allowed CPUs). */
