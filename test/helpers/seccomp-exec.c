@@ -1,5 +1,6 @@
-/* seccomp-exec ERRNO PROGRAM [ARGS...]: runs PROGRAM under a seccomp filter
- * that makes the rseq system call fail with ERRNO (ENOSYS or EPERM), as
+/* seccomp-exec ERRNO[:membarrier] PROGRAM [ARGS...]: runs PROGRAM under a
+ * seccomp filter that makes the rseq system call (or, with ":membarrier",
+ * the membarrier system call) fail with ERRNO (ENOSYS or EPERM), as
  * containers and sandboxes do. Every other system call is allowed. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,12 +24,22 @@
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: seccomp-exec ENOSYS|EPERM PROGRAM [ARGS...]\n");
+    fprintf(stderr, "usage: seccomp-exec ENOSYS|EPERM[:membarrier] PROGRAM [ARGS...]\n");
     return 2;
   }
   unsigned err;
-  if (strcmp(argv[1], "ENOSYS") == 0) err = ENOSYS;
-  else if (strcmp(argv[1], "EPERM") == 0) err = EPERM;
+  unsigned nr = __NR_rseq;
+  const char *colon = strchr(argv[1], ':');
+  if (colon != NULL) {
+    if (strcmp(colon + 1, "membarrier") != 0) {
+      fprintf(stderr, "seccomp-exec: only rseq or membarrier can be denied, not %s\n", colon + 1);
+      return 2;
+    }
+    nr = __NR_membarrier;
+  }
+  size_t len = colon != NULL ? (size_t)(colon - argv[1]) : strlen(argv[1]);
+  if (len == 6 && strncmp(argv[1], "ENOSYS", len) == 0) err = ENOSYS;
+  else if (len == 5 && strncmp(argv[1], "EPERM", len) == 0) err = EPERM;
   else {
     fprintf(stderr, "seccomp-exec: unknown errno %s\n", argv[1]);
     return 2;
@@ -38,9 +49,9 @@ int main(int argc, char **argv) {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_NR, 1, 0),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      /* rseq fails with the chosen errno; everything else is allowed. */
+      /* The chosen call fails with the chosen errno; everything else is allowed. */
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_rseq, 0, 1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err & SECCOMP_RET_DATA)),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
