@@ -11,6 +11,7 @@
         "native/percpu.cc",
         "native/region.cc",
         "native/region_binding.cc",
+        "native/region_ffi.cc",
         "native/probe.cc",
         "native/registration.cc"
       ],
@@ -28,7 +29,8 @@
       ],
       # Hidden visibility: the core's calls to its own functions (op_add,
       # op_current_id) are direct, not through the PLT (bench/README.md);
-      # only the module's init entry point is exported.
+      # only the module's init entry point and the rseq_ffi_* functions of
+      # native/region_ffi.h (node:ffi, RSEQ_FFI=1) are exported.
       "cflags": ["-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
       "cflags!": ["-fexceptions", "-Wno-unused-parameter"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions", "-fvisibility=hidden", "-fvisibility-inlines-hidden"],

@@ -40,6 +40,7 @@ enum RegionStatus : int {
   REGION_BAD_ID = 6,     // the thread's id is past the region's slots
   REGION_RETRY = 7,      // kMaxAttempts sections aborted in a row: call again
   REGION_BAD_ARG = 8,    // an argument (amount, index) is out of range
+  REGION_BAD_HANDLE = 9, // region_ffi.h: the handle names no live region of this thread and kind
 };
 
 enum class RegionKind : int { Counter = 1, Buffer = 2, Pool = 3 };

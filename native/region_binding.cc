@@ -3,7 +3,7 @@
 //
 //   bindRegion(words: BigInt64Array over the structure's SharedArrayBuffer,
 //              kind: 1 counter | 2 buffer | 3 pool)
-//     -> { args: Float64Array(4), record: Uint8Array(recordSize),
+//     -> { args: Float64Array(4), record: Uint8Array(recordSize), handle,
 //          add(), push(record?), pop(into?), pushMany(records), popMany(into),
 //          take(), give() }
 //
@@ -16,17 +16,25 @@
 // (src/percpu/layout.ts checked it first, with the messages users see) and
 // copied: the operations never read it from shared memory again.
 //
+// `handle` names the region in the process-wide table of native/region_ffi.h
+// (-1 when the table is full): through node:ffi, rseq_ffi_add(handle) and its
+// siblings run add(), push(), pop(), take() and give() on the region's own
+// args and record, on this thread only (src/ffi.ts, RSEQ_FFI=1).
+//
 // Lifetime: the region keeps the words' typed array and its own args and
 // record buffers alive through references, and one reference on the thread's
 // rseq registration, until the last of its functions is collected (or the env
 // is torn down); the functions belong to the env that bound it, so they only
-// ever run on its thread.
+// ever run on its thread. The last finalizer frees the handle's slot before
+// the region.
 #include "region_binding.h"
 
+#include <atomic>
 #include <new>
 #include <string>
 
 #include "region.h"
+#include "region_ffi.h"
 #include "registration.h"
 
 namespace {
@@ -43,6 +51,7 @@ struct Bound {
   napi_ref args_ref;
   napi_ref record_ref;
   int live_functions;
+  int64_t ffi_handle;  // region_ffi.h; -1: none
 };
 
 void DeleteRef(napi_env env, napi_ref* ref) {
@@ -53,6 +62,7 @@ void DeleteRef(napi_env env, napi_ref* ref) {
 void FunctionFinalizer(napi_env env, void* data, void*) {
   Bound* b = static_cast<Bound*>(data);
   if (--b->live_functions > 0) return;
+  ffi_unregister(b->ffi_handle);
   DeleteRef(env, &b->words_ref);
   DeleteRef(env, &b->args_ref);
   DeleteRef(env, &b->record_ref);
@@ -78,12 +88,7 @@ inline napi_value Status(napi_env env, int s) { return s == REGION_OK ? nullptr 
 
 // args[0] as an integer in [lo, hi], or false.
 inline bool ArgInteger(const Bound& b, int64_t lo, int64_t hi, int64_t* out) {
-  double d = b.args[0];
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi))) return false;
-  int64_t v = static_cast<int64_t>(d);
-  if (static_cast<double>(v) != d) return false;
-  *out = v;
-  return true;
+  return ffi_arg_integer(b.args[0], lo, hi, out);
 }
 
 napi_value Add(napi_env env, napi_callback_info info) {
@@ -256,7 +261,8 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
   b->region.words = static_cast<int64_t*>(data);
   b->region.layout = layout;
   b->region.ctx = ctx;
-  napi_value out = nullptr, args_view = nullptr, record_view = nullptr;
+  b->ffi_handle = -1;
+  napi_value out = nullptr, args_view = nullptr, record_view = nullptr, handle = nullptr;
   void* args_data = nullptr;
   void* record_data = nullptr;
   size_t record_bytes = layout.kind == RegionKind::Buffer ? layout.record_size : 0;
@@ -269,6 +275,9 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
             napi_set_named_property(env, out, "record", record_view) == napi_ok;
   b->args = static_cast<double*>(args_data);
   b->region.record = static_cast<uint8_t*>(record_data);
+  if (ok) b->ffi_handle = ffi_register(&b->region, b->args);
+  ok = ok && napi_create_double(env, static_cast<double>(b->ffi_handle), &handle) == napi_ok &&
+       napi_set_named_property(env, out, "handle", handle) == napi_ok;
   struct Fn {
     const char* name;
     napi_callback cb;
@@ -287,6 +296,7 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
   }
   if (!ok) {
     if (b->live_functions == 0) {
+      ffi_unregister(b->ffi_handle);
       DeleteRef(env, &b->words_ref);
       DeleteRef(env, &b->args_ref);
       DeleteRef(env, &b->record_ref);
@@ -299,10 +309,30 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// ffiWarnOnce(): true the first time any thread of the process calls it, so
+// that src/ffi.ts warns once per process, not once per worker, when RSEQ_FFI=1
+// cannot work.
+std::atomic<bool> g_ffi_warned{false};
+
+napi_value FfiWarnOnce(napi_env env, napi_callback_info) {
+  napi_value out = nullptr;
+  napi_get_boolean(env, !g_ffi_warned.exchange(true), &out);
+  return out;
+}
+
 }  // namespace
 
 bool region_register(napi_env env, napi_value exports) {
-  napi_value fn = nullptr;
-  if (napi_create_function(env, "bindRegion", NAPI_AUTO_LENGTH, BindRegion, nullptr, &fn) != napi_ok) return false;
-  return napi_set_named_property(env, exports, "bindRegion", fn) == napi_ok;
+  const struct {
+    const char* name;
+    napi_callback cb;
+  } fns[] = {{"bindRegion", BindRegion}, {"ffiWarnOnce", FfiWarnOnce}};
+  for (const auto& f : fns) {
+    napi_value fn = nullptr;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, f.name, fn) != napi_ok) {
+      return false;
+    }
+  }
+  return true;
 }

@@ -4,7 +4,7 @@
 
 #include <node_api.h>
 
-// Adds bindRegion to exports. Returns false with a JavaScript exception pending.
+// Adds bindRegion and ffiWarnOnce to exports. Returns false with a JavaScript exception pending.
 bool region_register(napi_env env, napi_value exports);
 
 #endif  // RSEQ_NATIVE_REGION_BINDING_H

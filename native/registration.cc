@@ -360,6 +360,15 @@ volatile rseq_abi* thread_area() {
   return (st && st->refs > 0) ? st->area : nullptr;
 }
 
+const ThreadRecord* thread_record() {
+  return reinterpret_cast<const ThreadRecord*>(thread_state(false, nullptr));
+}
+
+bool record_holds(const ThreadRecord* record, const volatile rseq_abi* area) {
+  const ThreadState* st = reinterpret_cast<const ThreadState*>(record);
+  return st != nullptr && area != nullptr && st->refs > 0 && st->area == area;
+}
+
 uint32_t thread_area_view_length() {
   ThreadState* st = thread_state(false, nullptr);
   if (st == nullptr || st->refs == 0) return 0;

@@ -55,6 +55,15 @@ uint32_t thread_refs();
 // The calling thread's area while it holds a reference, else nullptr.
 volatile struct rseq_abi* thread_area();
 
+// The calling thread's record of its registration, or nullptr when it has
+// none yet. It stays the same for the thread's whole life and is freed when the
+// thread exits. record_holds(thread_record(), area) is thread_area() == area
+// without the pthread key lookup: region_ffi.cc keeps the record of the
+// thread that bound a region and checks it on every call, on that thread only.
+struct ThreadRecord;
+const ThreadRecord* thread_record();
+bool record_holds(const ThreadRecord* record, const volatile struct rseq_abi* area);
+
 // The registered length the calling thread's area can be viewed with: the
 // registered length, or 32 (the original size) when libc's is unknown. 0 when
 // the thread holds no reference.
