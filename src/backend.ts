@@ -209,6 +209,8 @@ export const REGION_BAD_ID = 6;
 export const REGION_RETRY = 7;
 /** args[0] is not an integer in the operation's range. */
 export const REGION_BAD_ARG = 8;
+/** Through node:ffi (src/ffi.ts): the handle names no live region of this thread and kind. */
+export const REGION_BAD_HANDLE = 9;
 
 /**
  * A per-CPU structure's memory bound to the calling thread: the backend
@@ -220,6 +222,13 @@ export const REGION_BAD_ARG = 8;
  * waits and recovers (src/percpu/claim.ts).
  */
 export interface BoundRegion {
+  /**
+   * How the native backend crosses into the addon for add(), push(), pop(),
+   * take() and give(): 'napi', or 'ffi' (RSEQ_FFI=1, src/ffi.ts). Absent on the simulator.
+   */
+  readonly crossing?: 'napi' | 'ffi';
+  /** 'ffi': the region's handle in the addon's table (native/region_ffi.h). */
+  readonly handle?: number;
   /** Arguments: args[0] is add's amount and give's index. */
   readonly args: Float64Array;
   /** One record (buffer regions): push and pop use it when they are given none. */

@@ -123,8 +123,15 @@ export interface NativeBinding {
   opCounts(): { aborts: number; moved: number; attempts: number };
   /** /sys/devices/system/cpu/possible */
   possibleCpus(): number[];
-  /** native/region_binding.cc: kind 1 counter, 2 buffer, 3 pool. Throws (code ERR_RSEQ_BAD_HEADER, ...) when it cannot bind. */
-  bindRegion(words: BigInt64Array, kind: number): Omit<BoundRegion, 'fence'> & { fence?: BoundRegion['fence'] };
+  /**
+   * native/region_binding.cc: kind 1 counter, 2 buffer, 3 pool. Throws (code
+   * ERR_RSEQ_BAD_HEADER, ...) when it cannot bind. `handle`: the region's
+   * handle for the rseq_ffi_* functions (native/region_ffi.h), -1 when the
+   * table is full (absent in builds before them).
+   */
+  bindRegion(words: BigInt64Array, kind: number): Omit<BoundRegion, 'fence' | 'crossing'> & { readonly handle?: number };
+  /** True for the first call in the process (src/ffi.ts warns once); absent in builds before it. */
+  ffiWarnOnce?(): boolean;
 }
 
 // ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { REGION_KIND_CODE } from './backend.js';
 import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from './backend.js';
 import { errnoInfo } from './errors.js';
+import { ffiRegion, ffiRequested, loadFfi, warnFfiUnavailable, type FfiCalls } from './ffi.js';
 import { fieldsFromFeatureSize } from './fields.js';
 import type { NativeBinding, NativeKernel, NativeRegistration } from './native-binding.js';
 import type {
@@ -97,12 +98,20 @@ class NativeBackend implements Backend {
   readonly #binding: NativeBinding;
   readonly #kernel: KernelInfo;
   readonly #fields: FieldAvailability;
+  /** The rseq_ffi_* functions through node:ffi (RSEQ_FFI=1), or null: N-API. */
+  readonly #ffi: FfiCalls | null = null;
 
-  constructor(binding: NativeBinding) {
+  /** `file`: the addon's path, which node:ffi opens again for RSEQ_FFI=1. */
+  constructor(binding: NativeBinding, file: string) {
     this.#binding = binding;
     this.arch = binding.arch;
     this.#kernel = kernelInfo(binding.kernel());
     this.#fields = fieldsFromFeatureSize(this.#kernel.featureSize);
+    if (ffiRequested()) {
+      const ffi = loadFfi(file);
+      if (ffi.ok) this.#ffi = ffi.calls;
+      else warnFfiUnavailable(ffi.reason, () => binding.ffiWarnOnce?.() ?? true);
+    }
   }
 
   kernel(): KernelInfo {
@@ -209,7 +218,10 @@ class NativeBackend implements Backend {
   }
   bindRegion(words: BigInt64Array, kind: RegionKind): BoundRegion {
     const region = this.#binding.bindRegion(words, REGION_KIND_CODE[kind]);
-    return Object.assign(region, { fence: (cpu: number) => this.fence(cpu) });
+    const fence = (cpu: number): SyscallFailure | null => this.fence(cpu);
+    // A region the addon's handle table had no room for stays on N-API.
+    if (this.#ffi !== null && region.handle !== undefined && region.handle >= 0) return ffiRegion(region, this.#ffi, fence);
+    return Object.assign(region, { fence, crossing: 'napi' as const });
   }
   opCounts(): OpCounts {
     return this.#binding.opCounts();
@@ -272,5 +284,5 @@ export function loadNative(): NativeLoad {
   if (reg.owner === 'none') {
     return { ok: false, reason: 'the addon reported no rseq registration for this thread', addonLoaded: true, addonError: null, binding };
   }
-  return { ok: true, backend: new NativeBackend(binding), addonError: null };
+  return { ok: true, backend: new NativeBackend(binding, file), addonError: null };
 }

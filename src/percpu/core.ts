@@ -14,7 +14,7 @@
  * again, because a claim holder only reads until its commit, and its commit
  * compares its own claim word, which a revoked holder no longer finds.
  */
-import { REGION_BAD_ID, REGION_CORRUPT, REGION_LOCKED, REGION_OVERFLOW, type Backend, type BoundRegion, type IndexMode, type RegionKind } from '../backend.js';
+import { REGION_BAD_HANDLE, REGION_BAD_ID, REGION_CORRUPT, REGION_LOCKED, REGION_OVERFLOW, type Backend, type BoundRegion, type IndexMode, type RegionKind } from '../backend.js';
 import { RseqError, throwIfFailed } from '../errors.js';
 import { fieldUnavailable } from '../fields.js';
 import { area, backend, current } from '../thread.js';
@@ -153,6 +153,7 @@ export class PerCpuBase {
       throw new RseqError('ERR_RSEQ_CORRUPT', `${this.name}.${op}: a count or index in the shared buffer is out of range: the buffer was overwritten`);
     }
     if (status === REGION_OVERFLOW) throw new RangeError(`${this.name}.${op}: the sum would leave the signed 64-bit range`);
+    if (status === REGION_BAD_HANDLE) throw new Error(`${this.name}.${op}: the addon no longer knows this structure's handle on this thread (RSEQ_FFI=1)`);
     throw new Error(`${this.name}.${op}: unexpected status ${status}`);
   }
 
