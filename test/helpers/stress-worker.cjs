@@ -26,15 +26,15 @@ if (kind === 'counter') {
   const amount = workerData.amount ?? 1;
   step = () => c.add(amount);
 } else if (kind === 'counter-mixed') {
-  // Both paths on one buffer, amounts that fill the 'atomics' lane (folds) or
-  // bypass it (the base word); out.added is what this worker added.
-  const handles = [PerCpuCounter.from(workerData.buffer, { path: 'atomics' }), PerCpuCounter.from(workerData.buffer, { path: 'rseq' })];
-  const amounts = [65536, 1, 65536, 65537, 65536, 3, 65536, -2];
+  // The three paths on one buffer, with amounts small and large (a bigint goes
+  // to the checked base word); out.added is what this worker added.
+  const handles = ['atomics', 'rseq', 'lane'].map((path) => PerCpuCounter.from(workerData.buffer, { path }));
+  const amounts = [65536, 1, 65536, 65537, 65536, 3, 2n ** 33n, -2];
   out.added = 0;
   step = (i) => {
     const n = amounts[i % amounts.length];
-    handles[(i >> 3) & 1].add(n);
-    out.added += n;
+    handles[(i >> 3) % 3].add(n);
+    out.added += Number(n);
   };
 } else if (kind === 'buffer') {
   // Each record is (worker, sequence); every other push is followed by a pop.
