@@ -11,6 +11,9 @@
 //               totals, no record or index lost or handed out twice
 //   forged      the addon's rseq_ffi_* functions called with handles that are
 //               not the caller's (needs --expose-gc): statuses, no writes
+//   full        more regions than the addon's table holds (4096): the rest
+//               stay on N-API, and slots come back when regions are collected
+//               (needs --expose-gc)
 //   fallback    what a counter's region crosses with, and the package's
 //               warnings (2 workers too: the warning comes once per process)
 const { Worker, isMainThread, workerData, parentPort } = require('node:worker_threads');
@@ -256,6 +259,28 @@ async function forged() {
   return out;
 }
 
+async function full() {
+  let counters = Array.from({ length: SLOTS + 4 }, () => new PerCpuCounter({ path: 'rseq' }));
+  for (const c of counters) c.add(2);
+  const out = {
+    ffi: counters.filter((c) => c.region.crossing === 'ffi').length,
+    napi: counters.filter((c) => c.region.crossing === 'napi').length,
+    exact: counters.every((c) => c.value() === 2),
+  };
+  counters = null;
+  // Collected regions give their slots back (their finalizers run after a GC).
+  let again = null;
+  for (let k = 0; k < 100; k++) {
+    globalThis.gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    again = new PerCpuCounter({ path: 'rseq' });
+    if (again.region.crossing === 'ffi') break;
+  }
+  again.add(5);
+  out.after = { crossing: again.region.crossing, value: again.value() };
+  return out;
+}
+
 async function fallback() {
   const c = new PerCpuCounter({ path: 'rseq' });
   for (let i = 0; i < 1000; i++) c.add();
@@ -274,7 +299,7 @@ async function main() {
     parentPort.postMessage(r);
     return;
   }
-  const run = { transcript, workers, forged, fallback }[mode];
+  const run = { transcript, workers, forged, full, fallback }[mode];
   if (!run) throw new Error(`ffi-child: unknown mode ${mode}`);
   const out = await run();
   process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -118,6 +118,13 @@ describe.skipIf(skip)('RSEQ_FFI=1 under Node 26', () => {
     expect(r.poolIndices).toBe(8);
   });
 
+  it('past the 4096 slots of the handle table, regions stay on N-API, and slots come back when regions are collected', () => {
+    const r = lastJson<{ ffi: number; napi: number; exact: boolean; after: { crossing: string; value: number } }>(child(node(), 'full', { RSEQ_FFI: '1' }, ['--expose-gc']));
+    expect({ ffi: r.ffi, napi: r.napi }).toEqual({ ffi: 4096, napi: 4 });
+    expect(r.exact).toBe(true);
+    expect(r.after).toEqual({ crossing: 'ffi', value: 5 });
+  });
+
   const fallbacks: Array<[string, () => string, string[], RegExp]> = [
     // The runner's own Node when it is older than 26 (CI's), else Node 24.
     ['an older Node', () => (Number(process.versions.node.split('.')[0]) < 26 ? process.execPath : nodeBinary('24', { preferCached: true, log: () => {} })), [], /needs Node\.js 26 or later/],
