@@ -8,7 +8,7 @@
  * includes the CPU count; workers started after the first isolate loaded the
  * simulator inherit a clone of it, and clones of a SharedArrayBuffer share
  * the memory. Layout (Int32Array):
- *   [0] spin lock, [1] users (live threads holding a reference),
+ *   [0] unused (a lock once: none is needed), [1] users (live threads holding a reference),
  *   [2] CPU count, [3 .. 3+cpus) slot owner (tid + 1, 0 = free),
  *   [3+cpus .. 3+2*cpus) reserved for a later issue.
  * A thread holds slot `cid`; ids are taken lowest-first below
@@ -17,6 +17,10 @@
  * schedule-in). With more live threads than CPUs, threads without a slot use
  * their CPU number (the kernel's per-CPU ownership), so ids stay below the
  * CPU count but may repeat, as on a real kernel.
+ *
+ * No lock: a slot is taken and given back with compare-exchange by its owner,
+ * and the user count with Atomics.add, so a worker terminated anywhere in
+ * here leaves nothing that another thread waits for (at most its slot).
  *
  * Limits: isolates that do not inherit the environment data (workers
  * created before the first isolate loaded the simulator, or by a worker
@@ -27,7 +31,6 @@ import { environmentBuffer } from './environment-buffer.js';
 import type { MmCidSource } from './kernel/mmcid.js';
 
 const HEADER = 3;
-const LOCK = 0;
 const USERS = 1;
 const CPUS = 2;
 
@@ -56,16 +59,6 @@ export class SharedMmCidPool implements MmCidSource {
     return new SharedMmCidPool(sab);
   }
 
-  private lock(): void {
-    while (Atomics.compareExchange(this.a, LOCK, 0, 1) !== 0) {
-      // The critical sections are a few loads and stores; spin.
-    }
-  }
-
-  private unlock(): void {
-    Atomics.store(this.a, LOCK, 0);
-  }
-
   private slotOf(tid: number): number {
     for (let i = 0; i < this.cpus; i++) if (Atomics.load(this.a, HEADER + i) === tid + 1) return i;
     return -1;
@@ -73,25 +66,21 @@ export class SharedMmCidPool implements MmCidSource {
 
   private takeLowest(tid: number, below: number): number {
     for (let i = 0; i < below; i++) {
-      if (Atomics.load(this.a, HEADER + i) === 0) {
-        Atomics.store(this.a, HEADER + i, tid + 1);
-        return i;
-      }
+      if (Atomics.compareExchange(this.a, HEADER + i, 0, tid + 1) === 0) return i;
     }
     return -1;
+  }
+
+  private give(tid: number, slot: number): void {
+    Atomics.compareExchange(this.a, HEADER + slot, tid + 1, 0);
   }
 
   attach(tid: number): void {
     const refs = this.localRefs.get(tid) ?? 0;
     this.localRefs.set(tid, refs + 1);
     if (refs > 0) return;
-    this.lock();
-    try {
-      const users = Atomics.add(this.a, USERS, 1) + 1;
-      if (this.slotOf(tid) < 0) this.takeLowest(tid, Math.min(this.cpus, users));
-    } finally {
-      this.unlock();
-    }
+    const users = Atomics.add(this.a, USERS, 1) + 1;
+    if (this.slotOf(tid) < 0) this.takeLowest(tid, Math.min(this.cpus, users));
   }
 
   detach(tid: number): void {
@@ -102,14 +91,9 @@ export class SharedMmCidPool implements MmCidSource {
       return;
     }
     this.localRefs.delete(tid);
-    this.lock();
-    try {
-      const slot = this.slotOf(tid);
-      if (slot >= 0) Atomics.store(this.a, HEADER + slot, 0);
-      Atomics.sub(this.a, USERS, 1);
-    } finally {
-      this.unlock();
-    }
+    const slot = this.slotOf(tid);
+    if (slot >= 0) this.give(tid, slot);
+    Atomics.sub(this.a, USERS, 1);
   }
 
   allow(): void {
@@ -117,22 +101,17 @@ export class SharedMmCidPool implements MmCidSource {
   }
 
   cidFor(tid: number, cpu: number): number {
-    this.lock();
-    try {
-      const users = Math.max(1, Atomics.load(this.a, USERS));
-      const bound = Math.min(this.cpus, users);
-      let slot = this.slotOf(tid);
-      if (slot >= bound || slot < 0) {
-        const lower = this.takeLowest(tid, bound);
-        if (lower >= 0) {
-          if (slot >= 0) Atomics.store(this.a, HEADER + slot, 0);
-          slot = lower;
-        }
+    const users = Math.max(1, Atomics.load(this.a, USERS));
+    const bound = Math.min(this.cpus, users);
+    let slot = this.slotOf(tid);
+    if (slot >= bound || slot < 0) {
+      const lower = this.takeLowest(tid, Math.min(bound, slot >= 0 ? slot : bound));
+      if (lower >= 0) {
+        if (slot >= 0) this.give(tid, slot);
+        slot = lower;
       }
-      return slot >= 0 ? slot : cpu % this.cpus;
-    } finally {
-      this.unlock();
     }
+    return slot >= 0 ? slot : cpu % this.cpus;
   }
 
   /** Live threads holding a reference, over all isolates sharing the pool. */
