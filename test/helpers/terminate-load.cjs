@@ -20,17 +20,7 @@ const count = Number(countArg);
 const concurrency = Number(concurrencyArg);
 const maxDelay = Number(maxDelayArg);
 
-// mulberry32: the same delays for the same seed.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { prng } = require('./prng.cjs');
 const random = prng(Number(seedArg));
 
 // The main thread makes the counter whose buffer the workers adopt (so it
