@@ -106,12 +106,14 @@ export class PerCpuBuffer extends PerCpuBase {
     // As in push: a small record comes through the region's own record.
     const direct = size <= SMALL_RECORD ? null : (into ?? new Uint8Array(size));
     let s = direct === null ? r.pop() : r.pop(direct);
-    const wait = newWait();
-    while (s !== undefined) {
-      if (s === REGION_EMPTY) return null;
-      if (s === REGION_LOCKED) this.waitOwnSlot(0, wait);
-      else if (s !== REGION_RETRY) this.fail('pop', s);
-      s = direct === null ? r.pop() : r.pop(direct);
+    if (s !== undefined) {
+      const wait = newWait();
+      do {
+        if (s === REGION_EMPTY) return null;
+        if (s === REGION_LOCKED) this.waitOwnSlot(0, wait);
+        else if (s !== REGION_RETRY) this.fail('pop', s);
+        s = direct === null ? r.pop() : r.pop(direct);
+      } while (s !== undefined);
     }
     if (direct !== null) return direct;
     const out = into ?? new Uint8Array(size);

@@ -59,6 +59,7 @@ const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 /** A per-CPU word past this (in magnitude) sends adds to the checked path (slots <= 2^16: below 2^61 in all). */
 const WORD_GUARD = 2n ** 44n;
+const NEG_WORD_GUARD = -WORD_GUARD;
 /** A value this close to either end of the range raises the edge flag. */
 const EDGE = 2n ** 62n;
 const ONE = 1n;
@@ -158,7 +159,7 @@ export class PerCpuCounter extends PerCpuBase {
         if (id < this.slots) {
           const w = this.slotWord(id) + ATOMICS;
           const old = Atomics.add(this.words, w, n === 1 ? ONE : BigInt(n));
-          if (old <= WORD_GUARD && old >= -WORD_GUARD) return;
+          if (old <= WORD_GUARD && old >= NEG_WORD_GUARD) return;
           Atomics.sub(this.words, w, n === 1 ? ONE : BigInt(n)); // past the guard: undo; the general path decides
         }
       }
@@ -177,7 +178,7 @@ export class PerCpuCounter extends PerCpuBase {
         this.f64[k] = v;
         return;
       }
-    } else if (this.path === 'rseq' && typeof n === 'number' && a <= WORD_GUARD && a >= -WORD_GUARD) {
+    } else if (this.path === 'rseq' && typeof n === 'number' && a <= WORD_GUARD && a >= NEG_WORD_GUARD) {
       this.region.args[0] = n;
       for (;;) {
         const s = this.region.add();
@@ -185,13 +186,13 @@ export class PerCpuCounter extends PerCpuBase {
         if (s === REGION_OVERFLOW) break; // past the word's guard: the checked path
         if (s !== REGION_RETRY) this.fail('add', s);
       }
-    } else if (a <= WORD_GUARD && a >= -WORD_GUARD) {
+    } else if (a <= WORD_GUARD && a >= NEG_WORD_GUARD) {
       // 'atomics', or 'lane' with every lane taken: this CPU's atomics word.
       const id = this.id();
       if (id >= this.slots) this.fail('add', REGION_BAD_ID);
       const w = this.slotWord(id) + ATOMICS;
       const old = Atomics.add(this.words, w, a);
-      if (old <= WORD_GUARD && old >= -WORD_GUARD) return;
+      if (old <= WORD_GUARD && old >= NEG_WORD_GUARD) return;
       Atomics.sub(this.words, w, a); // past the guard: undo, and add where the range is checked
     }
     this.#addChecked(a);

@@ -65,17 +65,22 @@ export class PerCpuPool extends PerCpuBase {
 
   /** An index from the calling CPU's list, else from another CPU's, else null when the pool is empty. */
   take(): number | null {
+    const r = this.region.take();
+    return r >= 0 ? r : this.#takeSlow(r);
+  }
+
+  /** take() after its first attempt gave status -r. */
+  #takeSlow(r: number): number | null {
     const wait = newWait();
     for (;;) {
-      const r = this.region.take();
-      if (r >= 0) return r;
       if (r === -REGION_EMPTY) {
         const stolen = this.#steal();
         if (stolen !== undefined) return stolen;
-        continue; // an index came back to this CPU's list meanwhile
-      }
-      if (r === -REGION_LOCKED) this.waitOwnSlot(0, wait);
+        // an index came back to this CPU's list meanwhile: look again
+      } else if (r === -REGION_LOCKED) this.waitOwnSlot(0, wait);
       else if (r !== -REGION_RETRY) this.fail('take', -r);
+      r = this.region.take();
+      if (r >= 0) return r;
     }
   }
 
@@ -112,17 +117,20 @@ export class PerCpuPool extends PerCpuBase {
     if (typeof i !== 'number') throw new TypeError(`PerCpuPool.give: the index must be a number, not ${typeof i}`);
     if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new RangeError(`PerCpuPool.give: index ${i} is not an integer in [0, ${this.size})`);
     const r = this.region;
+    r.args[0] = i;
+    let s = r.give();
+    if (s === undefined) return;
     const wait = newWait();
     for (;;) {
-      r.args[0] = i;
-      const s = r.give();
-      if (s === undefined) return;
       if (s === REGION_NOT_TAKEN) {
         throw new RseqError('ERR_RSEQ_POOL_NOT_TAKEN', `PerCpuPool.give: index ${i} is not taken (it was given back already, or never taken); nothing changed`);
       }
       if (s === REGION_LOCKED) this.waitOwnSlot(0, wait);
       else if (s === REGION_BAD_ARG) throw new RangeError(`PerCpuPool.give: index ${i} is not an integer in [0, ${this.size})`);
       else if (s !== REGION_RETRY) this.fail('give', s);
+      r.args[0] = i;
+      s = r.give();
+      if (s === undefined) return;
     }
   }
 }
