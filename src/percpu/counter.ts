@@ -18,7 +18,10 @@
  *   into the backend per add).
  *
  * Words (layout.ts), per slot: 0 section word (only sections write it),
- * 1 what reset took of it, 2 atomics word. After the slots: a line whose
+ * 1 what reset took of it, 2 the atomics path's 64-bit word, 3 (low half) its
+ * Int32 lane, used first while it holds less than 2^30 (an Int32 Atomics.add
+ * makes no bigint; reset() empties it with one exchange, so nothing is ever
+ * moved between two words). After the slots: a line whose
  * word 0 is the base, then one line per lane: 0 the lane's Float64, 1 what
  * reset took of it, 2 (low half) 1 when a thread owns the lane.
  *
@@ -28,7 +31,8 @@
  *
  * The signed 64-bit range: no word ever wraps, and the value is summed as a
  * bigint. The fast paths keep each word within bounds whose sum stays below
- * 2^62 (a lane below 2^53 and at most 256 lanes; a per-CPU word below 2^44);
+ * 2^62 (a lane below 2^53 and at most 256 lanes; per CPU, words below 2^44
+ * and an Int32 lane below 2^30);
  * past them an add goes to the base, checked against the whole value. Once a
  * checked add leaves the value within 2^62 of either end, the counter raises
  * its edge flag (word 1 of the base line) and from then on every add is
@@ -65,6 +69,11 @@ const EDGE = 2n ** 62n;
 const ONE = 1n;
 const TAKEN = 1;
 const ATOMICS = 2;
+/** Word 3's low half: the slot's Int32 lane, the 'atomics' path's fast word while it is within +-2^30. */
+const LANE32 = 3;
+const LANE32_MAX = 2 ** 30;
+/** Amounts up to this go to the Int32 lane (the lane cannot overflow below 2^14 threads at its edge at once). */
+const LANE32_ADD = 2 ** 16;
 const OWNER_I32 = 4; // Int32 index of word 2's low half, within a line
 
 /** This thread's lane of each counter buffer (a second handle on the same buffer shares it). */
@@ -157,6 +166,15 @@ export class PerCpuCounter extends PerCpuBase {
       } else {
         const id = this.id();
         if (id < this.slots) {
+          // The CPU's Int32 lane while it is below 2^30 (an Int32 Atomics.add makes no bigint) ...
+          const li = (this.slotWord(id) + LANE32) * 2;
+          const i32 = this.i32;
+          if (n <= LANE32_ADD && n >= -LANE32_ADD && i32[li]! < LANE32_MAX && i32[li]! > -LANE32_MAX) {
+            const now = Atomics.add(i32, li, n) + n;
+            if (now <= LANE32_MAX && now >= -LANE32_MAX) return;
+            Atomics.sub(i32, li, n); // past it: undo
+          }
+          // ... else its 64-bit word, until that nears its guard.
           const w = this.slotWord(id) + ATOMICS;
           const old = Atomics.add(this.words, w, n === 1 ? ONE : BigInt(n));
           if (old <= WORD_GUARD && old >= NEG_WORD_GUARD) return;
@@ -244,7 +262,7 @@ export class PerCpuCounter extends PerCpuBase {
 
   #slotValue(i: number): bigint {
     const w = this.slotWord(i);
-    return this.#net(w, this.#word) + Atomics.load(this.words, w + ATOMICS);
+    return this.#net(w, this.#word) + Atomics.load(this.words, w + ATOMICS) + BigInt(Atomics.load(this.i32, (w + LANE32) * 2));
   }
 
   #laneOwned(k: number): boolean {
@@ -287,7 +305,7 @@ export class PerCpuCounter extends PerCpuBase {
     let taken = Atomics.exchange(this.words, this.#base, 0n);
     for (let i = 0; i < this.slots; i++) {
       const w = this.slotWord(i);
-      taken += Atomics.exchange(this.words, w + ATOMICS, 0n);
+      taken += Atomics.exchange(this.words, w + ATOMICS, 0n) + BigInt(Atomics.exchange(this.i32, (w + LANE32) * 2, 0));
       taken += this.#take(w, this.#word);
     }
     for (let k = 0; k < this.#lanes; k++) if (this.#laneOwned(k)) taken += this.#take(this.#base + LINE_WORDS * (k + 1), this.#lane);

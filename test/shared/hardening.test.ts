@@ -140,6 +140,19 @@ describe.skipIf(skipShared)(`hardening on the ${project} backend`, () => {
       });
     }
 
+    it("atomics: past 2^30 on a CPU's Int32 lane the adds go on in its 64-bit word, exactly; reset empties both", () => {
+      rseq.setAffinity([allowed[0]!]);
+      const c = new PerCpuCounter({ path: 'atomics' });
+      const n = 2 ** 14 + 10; // 2^14 adds of 2^16 fill the lane to 2^30
+      for (let i = 0; i < n; i++) c.add(2 ** 16);
+      c.add(-3);
+      expect(c.valueBigInt()).toBe(BigInt(n) * 2n ** 16n - 3n);
+      expect(c.perCpu()[allowed[0]!]).toBe(BigInt(n) * 2n ** 16n - 3n);
+      expect(c.reset()).toBe(BigInt(n) * 2n ** 16n - 3n);
+      c.add(5);
+      expect(c.value()).toBe(5);
+    });
+
     it('no public property of a structure is a view of the rseq area', () => {
       const c = new PerCpuCounter();
       for (const v of Object.values(c)) expect(v instanceof Uint32Array).toBe(false);
