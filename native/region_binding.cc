@@ -156,23 +156,19 @@ inline int64_t RecordsArg(napi_env env, napi_callback_info info, Bound** bound, 
   return static_cast<int64_t>(length / rs);
 }
 
-napi_value PushMany(napi_env env, napi_callback_info info) {
+// pushMany(records) / popMany(into): a batch moved in one section.
+template <int64_t (*kMove)(Region&, uint8_t*, uint64_t)>
+napi_value Many(napi_env env, napi_callback_info info) {
   Bound* b = nullptr;
   uint8_t* bytes = nullptr;
   int64_t n = RecordsArg(env, info, &b, &bytes);
   if (b == nullptr) return nullptr;
   if (n < 0) return Int(env, -REGION_BAD_ARG);
-  return Int(env, region_buffer_push_many(b->region, bytes, static_cast<uint64_t>(n)));
+  return Int(env, kMove(b->region, bytes, static_cast<uint64_t>(n)));
 }
 
-napi_value PopMany(napi_env env, napi_callback_info info) {
-  Bound* b = nullptr;
-  uint8_t* bytes = nullptr;
-  int64_t n = RecordsArg(env, info, &b, &bytes);
-  if (b == nullptr) return nullptr;
-  if (n < 0) return Int(env, -REGION_BAD_ARG);
-  return Int(env, region_buffer_pop_many(b->region, bytes, static_cast<uint64_t>(n)));
-}
+int64_t PushManyMove(Region& r, uint8_t* records, uint64_t n) { return region_buffer_push_many(r, records, n); }
+int64_t PopManyMove(Region& r, uint8_t* records, uint64_t n) { return region_buffer_pop_many(r, records, n); }
 
 napi_value Take(napi_env env, napi_callback_info info) {
   Bound* b = GetBound(env, info);
@@ -282,8 +278,8 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
     const char* name;
     napi_callback cb;
   };
-  const Fn fns[kFunctionCount] = {{"add", Add},         {"push", Push}, {"pop", Pop},  {"pushMany", PushMany},
-                                  {"popMany", PopMany}, {"take", Take}, {"give", Give}};
+  const Fn fns[kFunctionCount] = {{"add", Add},         {"push", Push}, {"pop", Pop},  {"pushMany", Many<PushManyMove>},
+                                  {"popMany", Many<PopManyMove>}, {"take", Take}, {"give", Give}};
   for (const Fn& f : fns) {
     napi_value fn = nullptr;
     if (!ok || napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, b, &fn) != napi_ok ||

@@ -129,14 +129,7 @@ export class PerCpuBuffer extends PerCpuBase {
    * stack is full).
    */
   pushMany(records: Uint8Array): number {
-    this.#checkBatch('pushMany', records);
-    const wait = newWait();
-    for (;;) {
-      const n = this.region.pushMany(records);
-      if (n >= 0) return n;
-      if (n === -REGION_LOCKED) this.waitOwnSlot(0, wait);
-      else if (n !== -REGION_RETRY) this.fail('pushMany', -n);
-    }
+    return this.#batch('pushMany', records);
   }
 
   /**
@@ -145,13 +138,17 @@ export class PerCpuBuffer extends PerCpuBase {
    * record last), and returns how many it took (0 when the stack is empty).
    */
   popMany(into: Uint8Array): number {
-    this.#checkBatch('popMany', into);
+    return this.#batch('popMany', into);
+  }
+
+  #batch(op: 'pushMany' | 'popMany', bytes: Uint8Array): number {
+    this.#checkBatch(op, bytes);
     const wait = newWait();
     for (;;) {
-      const n = this.region.popMany(into);
+      const n = this.region[op](bytes);
       if (n >= 0) return n;
       if (n === -REGION_LOCKED) this.waitOwnSlot(0, wait);
-      else if (n !== -REGION_RETRY) this.fail('popMany', -n);
+      else if (n !== -REGION_RETRY) this.fail(op, -n);
     }
   }
 
