@@ -6,6 +6,7 @@
 #ifndef RSEQ_NATIVE_TEST_CHECK_H
 #define RSEQ_NATIVE_TEST_CHECK_H
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,19 @@ inline const char* expected_owner_env() {
   const char* v = getenv("RSEQ_TEST_EXPECT_OWNER");
   return (v != nullptr && *v != '\0') ? v : nullptr;
 }
+
+// Pins the calling thread to the CPU it runs on (so that a structure's
+// operations stay on one slot), keeping its affinity in *saved for
+// unpin(). False when the kernel refused.
+inline bool pin_to_current_cpu(cpu_set_t* saved) {
+  if (sched_getaffinity(0, sizeof *saved, saved) != 0) return false;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(sched_getcpu(), &one);
+  return sched_setaffinity(0, sizeof one, &one) == 0;
+}
+
+inline bool unpin(const cpu_set_t& saved) { return sched_setaffinity(0, sizeof saved, &saved) == 0; }
 
 }  // namespace rseq_test
 

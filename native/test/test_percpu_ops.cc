@@ -300,11 +300,7 @@ void test_modes() {
 
   // Pin to the current CPU so that retries are rare.
   cpu_set_t saved;
-  CHECK_EQ(sched_getaffinity(0, sizeof saved, &saved), 0);
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(sched_getcpu(), &one);
-  CHECK_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  CHECK(rseq_test::pin_to_current_cpu(&saved));
 
   test_mode(IdMode::CpuId);
   if (effective_feature_size() >= RSEQ_ABI_FEATURE_MM_CID) {
@@ -332,7 +328,7 @@ void test_modes() {
     }
   }
 
-  CHECK_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
+  CHECK(rseq_test::unpin(saved));
   CHECK_EQ(release(), 0);
 }
 

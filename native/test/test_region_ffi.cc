@@ -304,18 +304,14 @@ int main() {
   fprintf(stderr, "   owner %s\n", owner_name(r.owner));
   // Pinned: a region's operations stay on one CPU's slot, so pop finds what push stored.
   cpu_set_t saved;
-  CHECK_EQ(sched_getaffinity(0, sizeof saved, &saved), 0);
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(sched_getcpu(), &one);
-  CHECK_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  CHECK(rseq_test::pin_to_current_cpu(&saved));
 
   test_operations();
   test_other_thread();
   test_thread_exit();
   test_full_table();
 
-  CHECK_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
+  CHECK(rseq_test::unpin(saved));
   CHECK_EQ(release(), 0);
   return rseq_test::finish("test_region_ffi");
 }
