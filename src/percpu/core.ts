@@ -165,6 +165,8 @@ export class PerCpuBase {
   protected waitClaim(index: number, wait: ClaimWait): void {
     const word = this.load(index);
     if (word < LOCKED) return;
+    // A word past every claim this package writes is not a claim: the memory was overwritten.
+    if (!Number.isSafeInteger(word) || word >= LOCKED + TAGS * VALUE_BITS) this.fail('wait', REGION_CORRUPT);
     const now = performance.now();
     if (word !== wait.word) {
       wait.word = word;

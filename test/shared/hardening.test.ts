@@ -75,6 +75,12 @@ describe.skipIf(skipShared)(`hardening on the ${project} backend`, () => {
       expect(() => buf.pop()).toThrow(expect.objectContaining({ code: 'ERR_RSEQ_CORRUPT' }));
       expect(() => buf.push(new Uint8Array(8))).toThrow(expect.objectContaining({ code: 'ERR_RSEQ_CORRUPT' }));
       expect(() => buf.drain()).toThrow(expect.objectContaining({ code: 'ERR_RSEQ_CORRUPT' }));
+      // A word past every claim the package writes is refused too, not waited for.
+      for (const bad of [2n ** 60n, 2n ** 53n + 1n, -(2n ** 62n)]) {
+        words[count] = bad;
+        expect(() => buf.pop(), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_RSEQ_CORRUPT' }));
+        expect(() => buf.drain(), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_RSEQ_CORRUPT' }));
+      }
       words[count] = 1n;
       expect(buf.drain()).toEqual([new Uint8Array(8).fill(1)]);
     });
