@@ -66,7 +66,6 @@ const WORD_GUARD = 2n ** 44n;
 const NEG_WORD_GUARD = -WORD_GUARD;
 /** A value this close to either end of the range raises the edge flag. */
 const EDGE = 2n ** 62n;
-const ONE = 1n;
 const TAKEN = 1;
 const ATOMICS = 2;
 /** Word 3's low half: the slot's Int32 lane, the 'atomics' path's fast word while it is within +-2^30. */
@@ -166,19 +165,14 @@ export class PerCpuCounter extends PerCpuBase {
       } else {
         const id = this.id();
         if (id < this.slots) {
-          // The CPU's Int32 lane while it is below 2^30 (an Int32 Atomics.add makes no bigint) ...
+          // The CPU's Int32 lane while it is below 2^30 (an Int32 Atomics.add makes no bigint).
           const li = (this.slotWord(id) + LANE32) * 2;
           const i32 = this.i32;
           if (n <= LANE32_ADD && n >= -LANE32_ADD && i32[li]! < LANE32_MAX && i32[li]! > -LANE32_MAX) {
             const now = Atomics.add(i32, li, n) + n;
             if (now <= LANE32_MAX && now >= -LANE32_MAX) return;
-            Atomics.sub(i32, li, n); // past it: undo
+            Atomics.sub(i32, li, n); // past it: undo; #addAny adds to the CPU's 64-bit word
           }
-          // ... else its 64-bit word, until that nears its guard.
-          const w = this.slotWord(id) + ATOMICS;
-          const old = Atomics.add(this.words, w, n === 1 ? ONE : BigInt(n));
-          if (old <= WORD_GUARD && old >= NEG_WORD_GUARD) return;
-          Atomics.sub(this.words, w, n === 1 ? ONE : BigInt(n)); // past the guard: undo; the general path decides
         }
       }
     }
@@ -205,7 +199,7 @@ export class PerCpuCounter extends PerCpuBase {
         if (s !== REGION_RETRY) this.fail('add', s);
       }
     } else if (a <= WORD_GUARD && a >= NEG_WORD_GUARD) {
-      // 'atomics', or 'lane' with every lane taken: this CPU's atomics word.
+      // 'atomics', or 'lane' with every lane taken, past the Int32 lane: this CPU's 64-bit word.
       const id = this.id();
       if (id >= this.slots) this.fail('add', REGION_BAD_ID);
       const w = this.slotWord(id) + ATOMICS;
