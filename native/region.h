@@ -57,7 +57,7 @@ constexpr int64_t kRegionMaxSlots = 1 << 16;
 constexpr int64_t kRegionMaxRecord = 1 << 16;
 constexpr int64_t kRegionMaxCapacity = 1 << 20;
 constexpr int64_t kRegionMaxPoolSize = (int64_t{1} << 31) - 1;
-constexpr int64_t kRegionMaxLanes = 1 << 16;
+constexpr int64_t kRegionMaxLanes = 256;  // src/percpu/layout.ts MAX_LANES
 // A counter's section word stays within +-2^44 (src/percpu/counter.ts: the
 // fast paths' words sum to less than 2^62); past it, REGION_OVERFLOW.
 constexpr int64_t kRegionWordGuard = int64_t{1} << 44;

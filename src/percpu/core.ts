@@ -21,8 +21,6 @@ import { area, backend, current } from '../thread.js';
 import { areaField, type RseqAreaView } from '../area.js';
 import { HEADER_WORDS, KIND_NAME, LOCKED, allocate, notShared, readLayout, type Layout } from './layout.js';
 
-export { HEADER_WORDS, LINE_WORDS, LOCKED, lines } from './layout.js';
-
 /** A claim older than this is revoked by the next thread that needs the slot. */
 export const REVOKE_AFTER_MS = 100;
 /** The value a claim word saw is below 2^31; the tag above it tells claims apart. */

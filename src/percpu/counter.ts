@@ -41,7 +41,7 @@
 import { REGION_BAD_ID, REGION_OVERFLOW, REGION_RETRY, type IndexMode } from '../backend.js';
 import { backend } from '../thread.js';
 import { PerCpuBase, adopt, adopted, checkMode, slotCount } from './core.js';
-import { LINE_WORDS, makeLayout } from './layout.js';
+import { LINE_WORDS, MAX_LANES, makeLayout } from './layout.js';
 
 export type CounterPath = 'lane' | 'atomics' | 'rseq';
 
@@ -57,8 +57,6 @@ export interface PerCpuCounterOptions {
 const DEFAULT_LANES = 128;
 /** A lane holds at most this much in magnitude (Float64 integers are exact to 2^53). */
 const LANE_MAX = 2 ** 53 - 1;
-/** At most this many lanes, so that lanes hold less than 2^61 in all. */
-const MAX_COUNTER_LANES = 256;
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 /** A per-CPU word past this (in magnitude) sends adds to the checked path (slots <= 2^16: below 2^61 in all). */
@@ -86,8 +84,8 @@ function checkPath(path: unknown): CounterPath {
 
 function checkLanes(lanes: unknown): number {
   if (lanes === undefined) return DEFAULT_LANES;
-  if (typeof lanes !== 'number' || !Number.isInteger(lanes) || lanes < 0 || lanes > MAX_COUNTER_LANES) {
-    throw new RangeError(`PerCpuCounter: lanes must be an integer in [0, ${MAX_COUNTER_LANES}], not ${String(lanes)}`);
+  if (typeof lanes !== 'number' || !Number.isInteger(lanes) || lanes < 0 || lanes > MAX_LANES) {
+    throw new RangeError(`PerCpuCounter: lanes must be an integer in [0, ${MAX_LANES}], not ${String(lanes)}`);
   }
   return lanes;
 }
@@ -129,7 +127,6 @@ export class PerCpuCounter extends PerCpuBase {
     this.#base = this.layout.tail;
     this.edgeAt = (this.#base + 1) * 2;
     this.#lanes = this.layout.params[0];
-    if (this.#lanes > MAX_COUNTER_LANES) throw new TypeError(`PerCpuCounter.from: word 5 (lanes) is ${this.#lanes}, outside [0, ${MAX_COUNTER_LANES}]`);
     this.laneAt = path === 'lane' ? this.#claimLane() : -1;
   }
 

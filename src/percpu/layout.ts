@@ -33,7 +33,8 @@ export const MAX_SLOTS = 2 ** 16;
 export const MAX_RECORD = 2 ** 16;
 export const MAX_CAPACITY = 2 ** 20;
 export const MAX_POOL_SIZE = 2 ** 31 - 1;
-export const MAX_LANES = 2 ** 16;
+/** A counter's lanes: at most 256, so that they hold less than 2^61 in all (counter.ts). */
+export const MAX_LANES = 256;
 
 export const KIND_NAME: Readonly<Record<RegionKind, string>> = { counter: 'PerCpuCounter', buffer: 'PerCpuBuffer', pool: 'PerCpuPool' };
 
