@@ -245,6 +245,25 @@ void test_mode(IdMode mode) {
              RSEQ_OP_COMMITTED);
     CHECK_EQ(w[0], 6);
     CHECK_EQ(dst[0], 0);
+    // Every length through three words and a tail, at unaligned addresses:
+    // the section copies 8 bytes at a time, then the rest one by one, and
+    // writes nothing outside [dst, dst + len).
+    unsigned char big_src[32], big_dst[40];
+    for (int i = 0; i < 32; ++i) big_src[i] = static_cast<unsigned char>(0x40 + i);
+    bool exact = true;
+    for (size_t len = 0; len <= 27; ++len) {
+      memset(big_dst, 0xee, sizeof big_dst);
+      w[0] = static_cast<int64_t>(len);
+      int s = attempt(ctx, [&](uint32_t id) {
+        return op_copy_commit(ctx, id, &w[0], static_cast<int64_t>(len), big_dst + 3, big_src + 1, len, 100, release);
+      });
+      exact = exact && s == RSEQ_OP_COMMITTED && w[0] == 100;
+      for (size_t i = 0; i < sizeof big_dst; ++i) {
+        unsigned char want = i >= 3 && i < 3 + len ? big_src[1 + i - 3] : 0xee;
+        exact = exact && big_dst[i] == want;
+      }
+    }
+    CHECK(exact);
   }
   {
     RSEQ_SECTION("list pop");
