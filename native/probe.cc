@@ -16,11 +16,19 @@
 // glibc's exports, as weak references: in a statically linked program dlsym
 // finds nothing, but these resolve to glibc's own definitions when it has them
 // (glibc 2.35+), and stay null where it has none (musl, older glibc).
+// A prebuilt addon (native/glibc_compat.h) has none: a reference, weak or
+// not, would carry GLIBC_2.35 and keep it from loading on older glibc; as a
+// dlopen'd library it finds them through dlsym.
+#ifdef RSEQ_NO_LIBC_WEAK_REFS
+#define RSEQ_LIBC_WEAK(name) nullptr
+#else
 extern "C" {
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 extern const unsigned int __rseq_flags __attribute__((weak));
 }
+#define RSEQ_LIBC_WEAK(name) (&name)
+#endif
 
 namespace rseq_native {
 namespace {
@@ -37,15 +45,15 @@ const void* libc_symbol(const char* name, const void* weak) {
 
 void lookup_symbols() {
   LibcRseqSymbols s{};
-  if (const void* p = libc_symbol("__rseq_offset", &__rseq_offset)) {
+  if (const void* p = libc_symbol("__rseq_offset", RSEQ_LIBC_WEAK(__rseq_offset))) {
     s.has_offset = true;
     s.offset = *static_cast<const ptrdiff_t*>(p);
   }
-  if (const void* p = libc_symbol("__rseq_size", &__rseq_size)) {
+  if (const void* p = libc_symbol("__rseq_size", RSEQ_LIBC_WEAK(__rseq_size))) {
     s.has_size = true;
     s.size = *static_cast<const unsigned int*>(p);
   }
-  if (const void* p = libc_symbol("__rseq_flags", &__rseq_flags)) {
+  if (const void* p = libc_symbol("__rseq_flags", RSEQ_LIBC_WEAK(__rseq_flags))) {
     s.has_flags = true;
     s.flags = *static_cast<const unsigned int*>(p);
   }
