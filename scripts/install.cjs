@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 'use strict';
-// `npm install` step: build the native addon with node-gyp where it can work
-// (Linux on x86_64 or aarch64). Where it cannot, or where the build fails, the
-// install still succeeds and the package runs on the simulator; the reason is
-// written to build/addon-build-error.txt and reported as `rseq.fallbackReason`.
-// With RSEQ_REQUIRE=1 a failed build fails the install instead.
+// `npm install` step. The package ships prebuilt addons for Linux x64 and
+// arm64 (prebuilds/linux-<arch>/node.napi.glibc.node, scripts/prebuild.cjs),
+// which src/native.ts finds at run time: with install scripts off
+// (`--ignore-scripts`, pnpm) the package still runs natively. This script
+// builds the addon from source (node-gyp, into build/Release/rseq.node, which
+// is then loaded before the prebuild) only:
+//   - when asked: RSEQ_BUILD_FROM_SOURCE=1, `npm install --build-from-source`,
+//     or `npm rebuild rseq`;
+//   - in a checkout of the repository (a .git directory: development);
+//   - or when no prebuild loads here (another architecture, musl).
+// Where the build cannot work or fails, the install still succeeds and the
+// package runs on the prebuild or the simulator; the reason is written to
+// build/addon-build-error.txt and reported in `rseq.fallbackReason` and the
+// RSEQ_SIMULATED warning. With RSEQ_REQUIRE=1 a failed build fails the install.
 
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -19,7 +28,8 @@ function record(reason) {
   fs.mkdirSync(buildDir, { recursive: true });
   fs.writeFileSync(errorFile, reason + '\n');
   const log = required ? console.error : console.warn;
-  log(`rseq: the native addon was not built; the simulator backend will be used.\nrseq: ${reason.split('\n')[0]}`);
+  const next = process.platform === 'linux' && prebuildLoads() ? 'the prebuilt addon will be used' : 'the simulator backend will be used';
+  log(`rseq: the native addon was not built from source; ${next}.\nrseq: ${reason.split('\n')[0]}`);
   if (required) {
     console.error('rseq: RSEQ_REQUIRE=1 is set, so a missing addon is an error.');
     process.exit(1);
@@ -30,6 +40,48 @@ function record(reason) {
 fs.rmSync(errorFile, { force: true });
 
 const supported = { x64: 'x86_64', arm64: 'aarch64' };
+const prebuild = path.join(root, 'prebuilds', `linux-${process.arch}`, 'node.napi.glibc.node');
+
+function buildAsked() {
+  return (
+    process.env.RSEQ_BUILD_FROM_SOURCE === '1' ||
+    process.env.npm_config_build_from_source === 'true' ||
+    process.env.npm_command === 'rebuild' ||
+    // a checkout of the repository: development builds from source
+    fs.existsSync(path.join(root, '.git'))
+  );
+}
+
+/** Whether the shipped prebuild loads into this node. */
+function prebuildLoads() {
+  if (!fs.existsSync(prebuild)) return false;
+  try {
+    require(prebuild);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `cmd --version` runs and exits 0. */
+function runs(cmd) {
+  const r = spawnSync(cmd, ['--version'], { stdio: 'ignore', shell: false });
+  return !r.error && r.status === 0;
+}
+
+/** What a node-gyp build needs and this machine lacks, in words. */
+function missingTools() {
+  const missing = [];
+  const cxx = process.env.CXX && process.env.CXX.trim();
+  if (cxx) {
+    if (!runs(cxx.split(/\s+/)[0])) missing.push(`the C++ compiler CXX=${cxx} does not run`);
+  } else if (!runs('g++') && !runs('c++')) {
+    missing.push('no C++ compiler (g++ was not found)');
+  }
+  if (!runs('make')) missing.push('no make');
+  if (!runs('python3') && !runs('python')) missing.push('no python3 (node-gyp needs it)');
+  return missing;
+}
 if (process.platform !== 'linux') {
   record(`rseq is a Linux system call; this platform is ${process.platform}`);
 }
@@ -48,6 +100,16 @@ function nodeGypCommand() {
     if (fs.existsSync(bundled)) return [process.execPath, bundled];
   }
   return ['node-gyp'];
+}
+
+if (!buildAsked() && prebuildLoads()) {
+  // The prebuild serves this machine; nothing to build.
+  process.exit(0);
+}
+
+const missing = missingTools();
+if (missing.length > 0) {
+  record(`the addon could not be built from source: ${missing.join(', ')} (on Debian or Ubuntu: apt-get install g++ make python3; the node:*-slim images have none)`);
 }
 
 const [cmd, ...pre] = nodeGypCommand();

@@ -47,7 +47,12 @@ export function packageRoot(): string {
 
 export const ADDON_RELATIVE_PATH = path.join('build', 'Release', 'rseq.node');
 
-/** Why `npm install` did not build the addon, if it said so. */
+/** The prebuilt addon for this platform, in node-gyp-build's layout (scripts/prebuild.cjs makes them). */
+export function prebuildRelativePath(arch: string = process.arch): string {
+  return path.join('prebuilds', `linux-${arch}`, 'node.napi.glibc.node');
+}
+
+/** Why `npm install` did not build the addon, if it tried and said so. */
 function buildFailureReason(root: string): string | null {
   try {
     const text = fs.readFileSync(path.join(root, 'build', 'addon-build-error.txt'), 'utf8').trim();
@@ -55,6 +60,49 @@ function buildFailureReason(root: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The first line of a load error. */
+function firstLine(err: unknown): string {
+  return err instanceof Error ? (err.message.split('\n')[0] ?? String(err)) : String(err);
+}
+
+type AddonLoad = { ok: true; binding: NativeBinding; file: string; relative: string } | { ok: false; reason: string };
+
+/**
+ * The addon, in this order: RSEQ_ADDON when set (that file only); else a local
+ * source build (build/Release/rseq.node) when there is one; else the prebuild
+ * for linux-<arch>. The reason when none loads names each one tried.
+ */
+function loadAddon(root: string): AddonLoad {
+  // RSEQ_ADDON names another build of the addon (cmake-js output, a debug build).
+  const chosen = process.env.RSEQ_ADDON?.trim();
+  if (chosen) {
+    const file = path.resolve(chosen);
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return { ok: true, binding: require(file) as NativeBinding, file, relative: file };
+    } catch (err) {
+      return { ok: false, reason: `the native addon could not be loaded from ${file}: ${firstLine(err)} (RSEQ_ADDON names it)` };
+    }
+  }
+  const tried: string[] = [];
+  for (const relative of [ADDON_RELATIVE_PATH, prebuildRelativePath()]) {
+    const file = path.join(root, relative);
+    if (!fs.existsSync(file)) continue;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return { ok: true, binding: require(file) as NativeBinding, file, relative };
+    } catch (err) {
+      tried.push(`${relative} did not load: ${firstLine(err)}`);
+    }
+  }
+  const built = buildFailureReason(root);
+  if (built !== null) tried.unshift(`the source build failed: ${built}`);
+  if (!fs.existsSync(path.join(root, prebuildRelativePath()))) {
+    tried.push(`the package has no prebuilt addon for linux-${process.arch}${built === null ? ' and no source build (npm rebuild rseq, or RSEQ_BUILD_FROM_SOURCE=1 at install, builds one)' : ''}`);
+  }
+  return { ok: false, reason: `no native addon could be used: ${tried.join('; ')}` };
 }
 
 const MODE: Readonly<Record<IndexMode, number>> = { cpu: 0, mmcid: 1 };
@@ -235,8 +283,8 @@ class NativeBackend implements Backend {
 }
 
 export type NativeLoad =
-  | { ok: true; backend: Backend; addonError: null }
-  | { ok: false; reason: string; addonLoaded: boolean; addonError: string | null; binding: NativeBinding | null };
+  | { ok: true; backend: Backend; addonError: null; addonFile: string }
+  | { ok: false; reason: string; addonLoaded: boolean; addonError: string | null; addonFile: string | null; binding: NativeBinding | null };
 
 /**
  * Load the addon and make sure rseq works on the calling thread: the syscall
@@ -244,7 +292,7 @@ export type NativeLoad =
  */
 export function loadNative(): NativeLoad {
   if (process.platform !== 'linux') {
-    return { ok: false, reason: `rseq is a Linux system call; this platform is ${process.platform}`, addonLoaded: false, addonError: null, binding: null };
+    return { ok: false, reason: `rseq is a Linux system call; this platform is ${process.platform}`, addonLoaded: false, addonError: null, addonFile: null, binding: null };
   }
   if (process.arch !== 'x64' && process.arch !== 'arm64') {
     return {
@@ -252,37 +300,25 @@ export function loadNative(): NativeLoad {
       reason: `the addon has critical sections for x86_64 and aarch64 only; this architecture is ${process.arch}`,
       addonLoaded: false,
       addonError: null,
+      addonFile: null,
       binding: null,
     };
   }
-  const root = packageRoot();
-  // RSEQ_ADDON names another build of the addon (cmake-js output, a debug build).
-  const chosen = process.env.RSEQ_ADDON?.trim();
-  const file = chosen ? path.resolve(chosen) : path.join(root, ADDON_RELATIVE_PATH);
-  let binding: NativeBinding;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    binding = require(file) as NativeBinding;
-  } catch (err) {
-    const loadError = err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err);
-    const built = chosen ? null : buildFailureReason(root);
-    const reason = built
-      ? `the native addon was not built: ${built}`
-      : `the native addon could not be loaded from ${chosen ? file : ADDON_RELATIVE_PATH}: ${loadError}`;
-    return { ok: false, reason, addonLoaded: false, addonError: reason, binding: null };
-  }
+  const addon = loadAddon(packageRoot());
+  if (!addon.ok) return { ok: false, reason: addon.reason, addonLoaded: false, addonError: addon.reason, addonFile: null, binding: null };
+  const { binding, file, relative: addonFile } = addon;
   const k = binding.kernel();
   if (k.probeErrnoName !== 'EINVAL') {
     const info = errnoInfo('rseq-probe', k.probeErrnoName, k.probeErrno);
-    return { ok: false, reason: info.message, addonLoaded: true, addonError: null, binding };
+    return { ok: false, reason: info.message, addonLoaded: true, addonError: null, addonFile, binding };
   }
   const reg = binding.acquire();
   if (reg.errno !== 0) {
     const info = errnoInfo(reg.op, reg.errnoName, reg.errno);
-    return { ok: false, reason: info.message, addonLoaded: true, addonError: null, binding };
+    return { ok: false, reason: info.message, addonLoaded: true, addonError: null, addonFile, binding };
   }
   if (reg.owner === 'none') {
-    return { ok: false, reason: 'the addon reported no rseq registration for this thread', addonLoaded: true, addonError: null, binding };
+    return { ok: false, reason: 'the addon reported no rseq registration for this thread', addonLoaded: true, addonError: null, addonFile, binding };
   }
-  return { ok: true, backend: new NativeBackend(binding, file), addonError: null };
+  return { ok: true, backend: new NativeBackend(binding, file), addonError: null, addonFile };
 }

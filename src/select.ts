@@ -16,7 +16,8 @@ export type BackendChoice = 'auto' | 'native' | 'simulator';
 export interface Selection {
   backend: Backend;
   fallbackReason: string | null;
-  addon: { loaded: boolean; error: string | null };
+  /** `file`: the addon that loaded, relative to the package (a prebuild or build/Release/rseq.node), or an RSEQ_ADDON path. */
+  addon: { loaded: boolean; error: string | null; file: string | null };
   /**
    * The real kernel and libc as the addon saw them, when the addon loaded but
    * the simulator was chosen (for example rseq denied by seccomp).
@@ -42,28 +43,50 @@ function simulator(): Backend {
   return createSimulatorBackend({ kernel, libc });
 }
 
+/** The code of the warning below; `node --disable-warning=RSEQ_SIMULATED` hides it too. */
+export const SIMULATED_WARNING = 'RSEQ_SIMULATED';
+
+let warned = false;
+
+/**
+ * Where native rseq could run (Linux on x64 or arm64) but the simulator was
+ * chosen for want of it, one process warning per thread, at its first use,
+ * naming the cause. RSEQ_BACKEND=simulator (a choice) and
+ * RSEQ_SIMULATOR_WARNING=0 silence it.
+ */
+function warnSimulated(reason: string): void {
+  if (warned || process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) return;
+  if (process.env.RSEQ_SIMULATOR_WARNING?.trim() === '0') return;
+  warned = true;
+  process.emitWarning(
+    `rseq runs on its simulator, not the kernel's rseq: ${reason}. Set RSEQ_SIMULATOR_WARNING=0 (or RSEQ_BACKEND=simulator) to silence this.`,
+    { code: SIMULATED_WARNING, detail: 'Every result is still exact, but per-CPU operations are far slower than native ones. `npx rseq probe` shows the same reason.' },
+  );
+}
+
 export function selectBackend(value: string | undefined): Selection {
   const choice = parseChoice(value);
   if (choice === 'simulator') {
     return {
       backend: simulator(),
       fallbackReason: 'RSEQ_BACKEND=simulator chose the simulator',
-      addon: { loaded: false, error: null },
+      addon: { loaded: false, error: null, file: null },
       host: null,
     };
   }
   const native = loadNative();
   if (native.ok) {
-    return { backend: native.backend, fallbackReason: null, addon: { loaded: true, error: null }, host: null };
+    return { backend: native.backend, fallbackReason: null, addon: { loaded: true, error: null, file: native.addonFile }, host: null };
   }
   if (choice === 'native') {
     throw new RseqError('ERR_RSEQ_NATIVE_UNAVAILABLE', `rseq: RSEQ_BACKEND=native, but the native backend cannot work here: ${native.reason}`);
   }
   const binding = native.binding;
+  warnSimulated(native.reason);
   return {
     backend: simulator(),
     fallbackReason: native.reason,
-    addon: { loaded: native.addonLoaded, error: native.addonError },
+    addon: { loaded: native.addonLoaded, error: native.addonError, file: native.addonFile },
     host: binding ? { kernel: kernelInfo(binding.kernel()), libc: binding.libc() } : null,
   };
 }

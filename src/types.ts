@@ -98,7 +98,8 @@ export interface ProbeReport {
   fields: FieldAvailability;
   thread: ThreadFields;
   area: { access: AreaAccess; byteLength: number | null; reason: string | null };
-  addon: { loaded: boolean; error: string | null };
+  /** `file`: the addon that loaded, relative to the package (`prebuilds/linux-x64/node.napi.glibc.node`, `build/Release/rseq.node`) or the RSEQ_ADDON path; null when none did. */
+  addon: { loaded: boolean; error: string | null; file: string | null };
   /**
    * The real kernel and libc as the addon saw them when the simulator was
    * chosen although the addon loaded (for example rseq denied by seccomp); null otherwise.
