@@ -1,15 +1,22 @@
 /**
  * The package as a user installs it: `npm pack`, then `npm install` of the
- * tarball into a fresh project. ESM, CommonJS and their types must work; and a
- * copy whose addon build is forced to fail must still install and run on the
- * simulator, with the build error as its reason.
+ * tarball into a fresh project. ESM, CommonJS and their types must work, on
+ * the prebuilt addon, with install scripts on or off; the prebuilds need no
+ * newer glibc than the official Node binaries; a build from source runs when
+ * asked, and a failed one names its cause; with neither, the simulator runs
+ * with one warning that says why.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, skipNative } from '../helpers/env.js';
+const { inspect, PREBUILD_NAME } = createRequire(import.meta.url)('../../scripts/prebuild.cjs') as {
+  inspect: (file: string) => { machine: string; needed: string[]; versions: string[]; tooNew: string[] };
+  PREBUILD_NAME: string;
+};
 
 /** A consumer's environment: this test run's RSEQ_BACKEND (the project's) must not leak into it. */
 function consumerEnv(env: Record<string, string>): NodeJS.ProcessEnv {
@@ -26,11 +33,11 @@ const npm = 'npm';
 const quiet = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
 
 /** A fresh project with the packed tarball installed; extra env for the install. */
-function installCopy(tarball: string, name: string, env: Record<string, string> = {}): string {
+function installCopy(tarball: string, name: string, env: Record<string, string> = {}, flags: string[] = []): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rseq-${name}-`));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true }));
   // The consumer's install must not inherit this run's RSEQ_REQUIRE (a forced failure is the point).
-  run(npm, ['install', ...quiet, tarball], dir, { RSEQ_REQUIRE: '0', ...env });
+  run(npm, ['install', ...quiet, ...flags, tarball], dir, { RSEQ_REQUIRE: '0', ...env });
   return dir;
 }
 
@@ -85,19 +92,66 @@ describe.skipIf(skipNative)('the installed package', () => {
     expect(bad.stdout).toContain("Type 'number' is not assignable to type 'string'");
   });
 
-  it('installs with the addon build forced to fail and runs on the simulator, saying why', () => {
-    // CXX=false makes every compile of the addon fail, as on a machine without a working compiler.
-    const dir = installCopy(tarball, 'nobuild', { CXX: 'false', CC: 'false' });
+  it('runs natively from the prebuilt addon, with no build and with install scripts off', () => {
+    for (const [name, flags] of [['prebuilt', []], ['noscripts', ['--ignore-scripts']]] as const) {
+      const dir = installCopy(tarball, name, {}, [...flags]);
+      const pkg = path.join(dir, 'node_modules', 'rseq');
+      // Nothing was compiled: the prebuild serves this machine.
+      expect(fs.existsSync(path.join(pkg, 'build', 'Release', 'rseq.node'))).toBe(false);
+      const r = run(process.execPath, ['-e', "const { rseq } = require('rseq'); const p = rseq.probe(); console.log(JSON.stringify({ b: rseq.backend, why: rseq.fallbackReason, file: p.addon.file, cpu: rseq.cpuId() }))"], dir);
+      expect(JSON.parse(r.stdout)).toMatchObject({ b: 'native', why: null, file: path.join('prebuilds', `linux-${process.arch}`, 'node.napi.glibc.node') });
+      expect(r.stderr).not.toContain('RSEQ_SIMULATED');
+    }
+  });
+
+  it('ships prebuilds that need no more than GLIBC_2.28 and GLIBCXX_3.4.21, one per architecture', () => {
+    const dir = installCopy(tarball, 'symbols', {}, ['--ignore-scripts']);
+    const prebuilds = path.join(dir, 'node_modules', 'rseq', 'prebuilds');
+    expect(fs.readdirSync(prebuilds).sort()).toEqual(['linux-arm64', 'linux-x64']);
+    const machines: Record<string, RegExp> = { 'linux-x64': /X86-64/, 'linux-arm64': /AArch64/ };
+    for (const platform of ['linux-x64', 'linux-arm64']) {
+      const info = inspect(path.join(prebuilds, platform, PREBUILD_NAME));
+      expect(info.machine).toMatch(machines[platform]!);
+      expect(info.tooNew).toEqual([]);
+      // Only libraries every glibc system with Node has.
+      for (const lib of info.needed) expect(['libc.so.6', 'libstdc++.so.6', 'libgcc_s.so.1', 'libm.so.6', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1']).toContain(lib);
+      expect(info.versions.some((v) => v.startsWith('GLIBC_'))).toBe(true);
+    }
+  });
+
+  it('builds from source when asked; a failed build names the missing compiler and leaves the prebuild in use', () => {
+    // CXX=false: a compiler that does not run, as on a machine without one.
+    const dir = installCopy(tarball, 'nobuild', { CXX: 'false', CC: 'false', RSEQ_BUILD_FROM_SOURCE: '1' });
     const pkg = path.join(dir, 'node_modules', 'rseq');
     expect(fs.existsSync(path.join(pkg, 'build', 'Release', 'rseq.node'))).toBe(false);
-    expect(fs.readFileSync(path.join(pkg, 'build', 'addon-build-error.txt'), 'utf8')).toMatch(/build failed/);
-    const r = run(process.execPath, ['-e', "const { rseq } = require('rseq'); console.log(JSON.stringify({ b: rseq.backend, why: rseq.fallbackReason, cpu: rseq.cpuId() }))"], dir);
+    expect(fs.readFileSync(path.join(pkg, 'build', 'addon-build-error.txt'), 'utf8')).toMatch(/could not be built from source: the C\+\+ compiler CXX=false does not run/);
+    const probe = "const { rseq } = require('rseq'); console.log(JSON.stringify({ b: rseq.backend, why: rseq.fallbackReason, cpu: rseq.cpuId() }))";
+    expect(JSON.parse(run(process.execPath, ['-e', probe], dir).stdout)).toMatchObject({ b: 'native', why: null });
+
+    // Without the prebuild too: the simulator, one warning, the whole reason.
+    fs.rmSync(path.join(pkg, 'prebuilds'), { recursive: true });
+    const r = run(process.execPath, ['-e', probe], dir);
     const o = JSON.parse(r.stdout) as { b: string; why: string; cpu: number };
     expect(o.b).toBe('simulator');
-    expect(o.why).toMatch(/^the native addon was not built: the addon build failed/);
+    expect(o.why).toMatch(/^no native addon could be used: the source build failed: the addon could not be built from source: the C\+\+ compiler CXX=false does not run/);
+    expect(o.why).toContain(`the package has no prebuilt addon for linux-${process.arch}`);
     expect(o.cpu).toBeGreaterThanOrEqual(0);
+    expect(r.stderr.match(/\[RSEQ_SIMULATED\] Warning: rseq runs on its simulator/g)).toHaveLength(1);
+    expect(r.stderr).toContain('CXX=false does not run');
+    const quiet = spawnSync(process.execPath, ['-e', probe], { cwd: dir, encoding: 'utf8', env: consumerEnv({ RSEQ_SIMULATOR_WARNING: '0' }) });
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).not.toContain('RSEQ_SIMULATED');
     const forced = spawnSync(process.execPath, ['-e', "require('rseq').rseq.backend"], { cwd: dir, encoding: 'utf8', env: consumerEnv({ RSEQ_BACKEND: 'native' }) });
     expect(forced.status).toBe(1);
-    expect(forced.stderr).toContain('RSEQ_BACKEND=native, but the native backend cannot work here: the native addon was not built');
+    expect(forced.stderr).toContain('RSEQ_BACKEND=native, but the native backend cannot work here: no native addon could be used');
+  });
+
+  it('npm rebuild rseq builds the addon from source, which is then loaded before the prebuild', () => {
+    const dir = installCopy(tarball, 'rebuild', {}, ['--ignore-scripts']);
+    run(npm, ['rebuild', 'rseq', '--loglevel=error'], dir, { RSEQ_REQUIRE: '1' });
+    const pkg = path.join(dir, 'node_modules', 'rseq');
+    expect(fs.existsSync(path.join(pkg, 'build', 'Release', 'rseq.node'))).toBe(true);
+    const r = run(process.execPath, ['-e', "const { rseq } = require('rseq'); console.log(JSON.stringify({ b: rseq.backend, file: rseq.probe().addon.file }))"], dir);
+    expect(JSON.parse(r.stdout)).toEqual({ b: 'native', file: path.join('build', 'Release', 'rseq.node') });
   });
 });
