@@ -1,5 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+// scripts/test-node-majors.cjs runs the suite under each Node major with that
+// release first on PATH: RSEQ_NODE_MAJOR says which one vitest must be running
+// on, and RSEQ_VITEST_JSON where that major's report goes.
+const wantedMajor = process.env.RSEQ_NODE_MAJOR;
+if (wantedMajor && process.versions.node.split('.')[0] !== wantedMajor) {
+  throw new Error(`RSEQ_NODE_MAJOR=${wantedMajor}, but vitest runs on Node ${process.version} (${process.execPath})`);
+}
+
 // The shared suite (test/shared) runs twice: once on the native backend and
 // once on the simulator. Native-only and simulator-only tests run beside it.
 export default defineConfig({
@@ -7,7 +15,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default', 'json'],
-    outputFile: { json: 'test-results/vitest.json' },
+    outputFile: { json: process.env.RSEQ_VITEST_JSON || 'test-results/vitest.json' },
     projects: [
       {
         extends: true,
