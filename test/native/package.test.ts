@@ -29,7 +29,11 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
   return r;
 }
 
-const npm = 'npm';
+/** npm by its absolute path, so that an install under a bare PATH still starts it. */
+const npm = (() => {
+  const found = spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).stdout.trim();
+  return found === '' ? 'npm' : fs.realpathSync(found);
+})();
 const quiet = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
 
 /** A fresh project with the packed tarball installed; extra env for the install. */
@@ -92,9 +96,21 @@ describe.skipIf(skipNative)('the installed package', () => {
     expect(bad.stdout).toContain("Type 'number' is not assignable to type 'string'");
   });
 
-  it('runs natively from the prebuilt addon, with no build and with install scripts off', () => {
-    for (const [name, flags] of [['prebuilt', []], ['noscripts', ['--ignore-scripts']]] as const) {
-      const dir = installCopy(tarball, name, {}, [...flags]);
+  it('runs natively from the prebuilt addon, with no build: install scripts on, off, no compiler, pnpm 10', () => {
+    // A PATH with node and sh (npm runs scripts through it) and nothing else:
+    // no g++, make or python3, as in the node:*-slim images.
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'rseq-bare-path-'));
+    fs.symlinkSync(process.execPath, path.join(bare, 'node'));
+    fs.symlinkSync('/bin/sh', path.join(bare, 'sh'));
+    const noCompiler = { PATH: bare };
+    expect(spawnSync('g++', ['--version'], { env: { ...process.env, ...noCompiler } }).error).toBeDefined();
+    const variants: [string, string[], Record<string, string>][] = [
+      ['prebuilt', [], {}],
+      ['noscripts', ['--ignore-scripts'], {}],
+      ['nocompiler', [], noCompiler],
+    ];
+    for (const [name, flags, env] of variants) {
+      const dir = installCopy(tarball, name, env, flags);
       const pkg = path.join(dir, 'node_modules', 'rseq');
       // Nothing was compiled: the prebuild serves this machine.
       expect(fs.existsSync(path.join(pkg, 'build', 'Release', 'rseq.node'))).toBe(false);
@@ -102,6 +118,13 @@ describe.skipIf(skipNative)('the installed package', () => {
       expect(JSON.parse(r.stdout)).toMatchObject({ b: 'native', why: null, file: path.join('prebuilds', `linux-${process.arch}`, 'node.napi.glibc.node') });
       expect(r.stderr).not.toContain('RSEQ_SIMULATED');
     }
+    // pnpm 10, which blocks dependencies' install scripts by default.
+    const pn = fs.mkdtempSync(path.join(os.tmpdir(), 'rseq-pnpm-'));
+    fs.writeFileSync(path.join(pn, 'package.json'), JSON.stringify({ name: 'consumer-pnpm', version: '1.0.0', private: true }));
+    const added = run(path.join(path.dirname(npm), 'npx-cli.js'), ['-y', 'pnpm@10', 'add', tarball], pn, { RSEQ_REQUIRE: '0' });
+    expect(added.stdout).toContain('Ignored build scripts: rseq');
+    const r = run(process.execPath, ['-e', "const { rseq } = require('rseq'); console.log(JSON.stringify({ b: rseq.backend, file: rseq.probe().addon.file }))"], pn);
+    expect(JSON.parse(r.stdout)).toEqual({ b: 'native', file: path.join('prebuilds', `linux-${process.arch}`, 'node.napi.glibc.node') });
   });
 
   it('ships prebuilds that need no more than GLIBC_2.28 and GLIBCXX_3.4.21, one per architecture', () => {
