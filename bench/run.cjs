@@ -16,8 +16,12 @@
 //                                    other work uses less than 0.25 CPU for 5 s, and
 //                                    before each section for 2 s (up to 300 s each)
 //
-// Needs the built package (npm run build:ts) and addon (npm run build:native);
-// RSEQ_ADDON names another build of the addon, as for the package.
+// Needs the built package (npm run build:ts) and the development addon
+// (build/Release/rseq_dev.node, npm run build:dev; `npm run bench` builds it):
+// the shipped addon's code plus benchLoop, which the shipped addon does not
+// have. The package is loaded on that same file (RSEQ_ADDON is set to it), so
+// everything measured runs one copy of the addon. RSEQ_ADDON names another
+// build of it.
 //
 // Sections:
 //   1 cpuid     reading the CPU id
@@ -113,15 +117,20 @@ if (!fs.existsSync(entry)) {
   console.error(`bench: ${path.relative(ROOT, entry)} is missing; run \`npm run build:ts\` first`);
   process.exit(1);
 }
+const addonPath = contenders.useBenchAddon(ROOT);
+const nativePlatform = process.platform === 'linux' && ['x64', 'arm64'].includes(process.arch);
+if (nativePlatform && !fs.existsSync(addonPath)) {
+  console.error(`bench: ${path.relative(ROOT, addonPath)} is missing; build the development addon with \`npm run build:dev\` (\`npm run bench\` does)`);
+  process.exit(1);
+}
 const pkg = require(entry);
 const { rseq } = pkg;
-const addonPath = contenders.addonPath(ROOT);
 const native = rseq.backend === 'native';
 let binding = null;
 if (native) {
   binding = require(addonPath);
   if (typeof binding.benchLoop !== 'function') {
-    console.error(`bench: ${addonPath} has no benchLoop; rebuild the addon (npm run build:native)`);
+    console.error(`bench: ${addonPath} has no benchLoop: it is not the development addon (npm run build:dev)`);
     process.exit(1);
   }
 }

@@ -8,8 +8,9 @@
 //   node bench/variants.cjs [--rounds N] [--iterations N] [--variants a,b] [--wait-quiet] [--json]
 //
 // Variants:
-//   gyp         node-gyp's Release flags (-O3 -fPIC -fno-omit-frame-pointer):
-//               build/Release/rseq.node as `npm run build:native` makes it
+//   gyp         node-gyp's Release flags (-O3 -fPIC -fno-omit-frame-pointer),
+//               without binding.gyp's -fvisibility=hidden (the development
+//               addon's sources: the shipped addon's plus benchLoop)
 //   hidden      + -fvisibility=hidden: calls between the addon's own files
 //               are direct instead of through the PLT (only the module's
 //               init, marked NAPI_MODULE_EXPORT, stays exported)
@@ -26,9 +27,17 @@ const { waitQuiet } = require('./lib/machine.cjs');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(__dirname, '.build');
-const SOURCES = ['addon', 'auxv', 'bench', 'errno_names', 'errno_table', 'percpu', 'probe', 'registration'].map((f) => path.join(ROOT, 'native', `${f}.cc`));
+// The development addon's sources (binding.gyp's rseq_dev target: the
+// shipped addon's plus bench/native/bench.cc, where benchLoop lives).
+function devSources() {
+  const gyp = JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n'));
+  const dev = (gyp.conditions || []).flatMap((c) => (c[1] && c[1].targets) || []).find((t) => t.target_name === 'rseq_dev');
+  if (!dev) throw new Error('variants: binding.gyp has no rseq_dev target');
+  return dev.sources.map((f) => path.join(ROOT, f));
+}
+const SOURCES = devSources();
 const BASE = ['-std=c++17', '-O3', '-fPIC', '-pthread', '-m64', '-fno-omit-frame-pointer', '-fno-rtti', '-fno-exceptions', '-Wall', '-Wextra', '-Werror'];
-const DEFINES = ['-DNAPI_VERSION=8', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DNAPI_DISABLE_CPP_EXCEPTIONS', '-DBUILDING_NODE_EXTENSION', '-D_GLIBCXX_USE_CXX11_ABI=1'];
+const DEFINES = ['-DNAPI_VERSION=8', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DNAPI_DISABLE_CPP_EXCEPTIONS', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS', '-DRSEQ_DEV_HOOKS', '-DBUILDING_NODE_EXTENSION', '-D_GLIBCXX_USE_CXX11_ABI=1'];
 const VARIANTS = {
   gyp: { cflags: [], ldflags: [] },
   hidden: { cflags: ['-fvisibility=hidden'], ldflags: [] },
@@ -50,7 +59,7 @@ function nodeIncludes() {
   const dir = candidates.find((d) => fs.existsSync(path.join(d, 'node_api.h')));
   if (!dir) throw new Error('variants: cannot find the Node headers (node_api.h)');
   const napi = path.resolve(ROOT, require(path.join(ROOT, 'node_modules', 'node-addon-api')).include_dir.replace(/^"|"$/g, ''));
-  return [`-I${dir}`, `-I${napi}`, `-I${path.join(ROOT, 'native')}`];
+  return [`-I${dir}`, `-I${napi}`, `-I${path.join(ROOT, 'native')}`, `-I${path.join(ROOT, 'bench', 'native')}`];
 }
 
 function build(name) {

@@ -35,13 +35,20 @@
 
 #include "abi.h"
 #include "auxv.h"
-#include "bench.h"  // benchLoop (bench/run.cjs)
 #include "errno_names.h"
 #include "errno_table.h"
 #include "percpu.h"
 #include "probe.h"
 #include "region_binding.h"
 #include "registration.h"
+
+// The development addon (binding.gyp's rseq_dev target, built with
+// RSEQ_DEV_BUILD=1 by `npm test` and `npm run bench`; never by a user's
+// install) adds benchLoop (bench/native/bench.cc) and the test hook
+// RSEQ_NO_EXTERNAL_BUFFER. The shipped addon has neither.
+#if defined(RSEQ_DEV_HOOKS)
+#include "bench.h"  // benchLoop (bench/run.cjs)
+#endif
 
 namespace {
 
@@ -317,10 +324,13 @@ void NoopBufferFinalizer(napi_env, void*, void*) {}
 napi_value AreaBuffer(napi_env env, napi_callback_info) {
   volatile rseq_abi* area = thread_area();
   if (area == nullptr) return ThrowNotRegistered(env);
+#if defined(RSEQ_DEV_HOOKS)
+  // Test hook: a runtime that refuses external buffers (test/native/children.test.ts).
   const char* hook = getenv("RSEQ_NO_EXTERNAL_BUFFER");
   if (hook != nullptr && strcmp(hook, "1") == 0) {
     return Str(env, "external buffers are turned off by RSEQ_NO_EXTERNAL_BUFFER=1");
   }
+#endif
   uint32_t length = thread_area_view_length();
 
   // Keep the area alive for as long as the env (and so the view) lives.
@@ -969,7 +979,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     if (!ExportFunction(env, exports, f.name, f.cb)) return exports;
   }
   if (!region_register(env, exports)) return exports;  // bindRegion (native/region_binding.cc)
-  if (!bench_register(env, exports)) return exports;  // benchLoop (native/bench.cc)
+#if defined(RSEQ_DEV_HOOKS)
+  if (!bench_register(env, exports)) return exports;  // benchLoop (bench/native/bench.cc)
+#endif
   return exports;
 }
 

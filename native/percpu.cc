@@ -45,11 +45,6 @@ OpCounts* thread_counts(bool create) {
   return c;
 }
 
-// Rare events, process-wide. Attempts are only counted per thread: a shared
-// counter on every operation would be the contention per-CPU data avoids.
-std::atomic<uint64_t> g_aborts{0};
-std::atomic<uint64_t> g_moved{0};
-
 // The feature size never changes during a process's life: read it once.
 std::atomic<unsigned long> g_feature_size{0};
 
@@ -68,10 +63,8 @@ inline int count(const OpContext& ctx, int status) {
   c->attempts++;
   if (status == RSEQ_OP_ABORTED) {
     c->aborts++;
-    g_aborts.fetch_add(1, std::memory_order_relaxed);
   } else if (status == RSEQ_OP_MOVED) {
     c->moved++;
-    g_moved.fetch_add(1, std::memory_order_relaxed);
   }
   return status;
 }
@@ -171,11 +164,6 @@ int64_t op_list_pop(const OpContext& ctx, uint32_t id, int64_t* head, const int6
 OpCounts thread_op_counts() {
   OpCounts* c = thread_counts(false);
   return c ? *c : OpCounts{0, 0, 0};
-}
-
-ProcessOpCounts process_op_counts() {
-  return ProcessOpCounts{g_aborts.load(std::memory_order_relaxed),
-                         g_moved.load(std::memory_order_relaxed)};
 }
 
 int fence(int cpu) {

@@ -84,15 +84,9 @@ int op_copy_commit(const OpContext& ctx, uint32_t id, int64_t* v, int64_t expect
 int64_t op_list_pop(const OpContext& ctx, uint32_t id, int64_t* head, const int64_t* next,
                     uint64_t count, int64_t empty);
 
-// The calling thread's counts (zeros before its first operation).
+// The calling thread's counts (zeros before its first operation). Counts are
+// per thread only: nothing shared is written on any path of an operation.
 OpCounts thread_op_counts();
-
-// Process-wide totals of the rare events (every thread, ever).
-struct ProcessOpCounts {
-  uint64_t aborts;
-  uint64_t moved;
-};
-ProcessOpCounts process_op_counts();
 
 // membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ): every thread of the
 // process that is inside a critical section (on `cpu` when cpu >= 0, with

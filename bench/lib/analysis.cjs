@@ -2,7 +2,7 @@
 // What every script in bench/analysis/ starts with: the package (native
 // backend required), the addon's path, --wait-quiet, and --rounds / --ms.
 const path = require('node:path');
-const { addonPath, distEntry } = require('./contenders.cjs');
+const { distEntry, useBenchAddon } = require('./contenders.cjs');
 const { waitQuiet } = require('./machine.cjs');
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -10,6 +10,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** Loads the package for analysis `name`; `defaults` are { rounds, ms }. */
 function analysisSetup(name, defaults) {
   const entry = distEntry(ROOT);
+  // The development addon (benchLoop), loaded by the package too: one copy.
+  const addonPath = useBenchAddon(ROOT);
   const pkg = require(entry);
   if (pkg.rseq.backend !== 'native') throw new Error(`${name}: needs the native backend (${pkg.rseq.fallbackReason})`);
   if (process.argv.includes('--wait-quiet')) console.log(JSON.stringify(waitQuiet(1800)));
@@ -17,7 +19,7 @@ function analysisSetup(name, defaults) {
     const i = process.argv.indexOf(flag);
     return i >= 0 ? Number(process.argv[i + 1]) : d;
   };
-  return { ROOT, entry, pkg, addonPath: addonPath(ROOT), rounds: arg('--rounds', defaults.rounds), ms: arg('--ms', defaults.ms) };
+  return { ROOT, entry, pkg, addonPath, rounds: arg('--rounds', defaults.rounds), ms: arg('--ms', defaults.ms) };
 }
 
 module.exports = { analysisSetup };

@@ -143,10 +143,32 @@ function distEntry(root) {
   return path.join(root, 'dist', 'cjs', 'src', 'index.js');
 }
 
-/** The addon the package loads: RSEQ_ADDON when set (as in src/native.ts), else build/Release/rseq.node. */
+/**
+ * The development addon (binding.gyp's rseq_dev target, made by `npm run
+ * build:dev`, which `npm run bench` runs first): the shipped addon's sources
+ * and flags plus benchLoop (bench/native/bench.cc). The shipped addon has no
+ * benchLoop.
+ */
+function devAddonPath(root) {
+  return path.join(root, 'build', 'Release', 'rseq_dev.node');
+}
+
+/** The addon the bench uses: RSEQ_ADDON when set (as in src/native.ts), else the development addon. */
 function addonPath(root) {
   const chosen = process.env.RSEQ_ADDON && process.env.RSEQ_ADDON.trim();
-  return chosen ? path.resolve(chosen) : path.join(root, 'build', 'Release', 'rseq.node');
+  return chosen ? path.resolve(chosen) : devAddonPath(root);
+}
+
+/**
+ * Points RSEQ_ADDON at the bench's addon before the package is loaded, so
+ * that the package, benchLoop, the workers and the child processes all use
+ * one copy of the addon (one registration table, one set of per-thread
+ * counts). Returns its path.
+ */
+function useBenchAddon(root) {
+  const file = addonPath(root);
+  process.env.RSEQ_ADDON = file;
+  return file;
 }
 
 /**
@@ -236,4 +258,4 @@ function makeCtx(pkg, wire, workerIndex, ownSlot = workerIndex) {
   };
 }
 
-module.exports = { CPU_ID, ADD, WORKERS, LEAN_PERCPU, PADDED_PLUS, BUFFER, POOL, LATENCY, RECORD_SIZE, BUFFER_CAPACITY, POOL_SIZE, available, distEntry, addonPath, makeShared, makeCtx };
+module.exports = { devAddonPath, useBenchAddon, CPU_ID, ADD, WORKERS, LEAN_PERCPU, PADDED_PLUS, BUFFER, POOL, LATENCY, RECORD_SIZE, BUFFER_CAPACITY, POOL_SIZE, available, distEntry, addonPath, makeShared, makeCtx };

@@ -375,8 +375,5 @@ int main() {
   test_descriptors();
   test_modes();
   test_fresh_thread();
-  ProcessOpCounts p = process_op_counts();
-  fprintf(stderr, "   process: aborts %llu moved %llu\n", static_cast<unsigned long long>(p.aborts),
-          static_cast<unsigned long long>(p.moved));
   return rseq_test::finish("test_percpu_ops");
 }

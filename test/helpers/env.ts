@@ -37,6 +37,15 @@ if (!fs.existsSync(DIST_ENTRY)) {
   throw new Error(`tests need the compiled package at ${DIST_ENTRY}: run npm run build:ts`);
 }
 
+/** The shipped addon (npm install) and the development addon (npm run build:dev: benchLoop and the test hooks). */
+export const SHIPPED_ADDON = path.join(ROOT, 'build', 'Release', 'rseq.node');
+export const DEV_ADDON = path.join(ROOT, 'build', 'Release', 'rseq_dev.node');
+
+/** Fails (never skips) when the development addon is missing: `npm test` builds it. */
+export function requireDevAddon(): void {
+  if (!fs.existsSync(DEV_ADDON)) throw new Error(`${DEV_ADDON} is missing: run \`npm run build:dev\` (npm test does)`);
+}
+
 /** Run node on a script with extra environment; returns the whole result. */
 export function runNode(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });

@@ -1,9 +1,11 @@
-// native/bench.cc - see bench.h. Benchmarks only: nothing in the package's
-// API depends on this file; bench/run.cjs calls benchLoop().
+// bench/native/bench.cc - see bench.h. Benchmarks only: nothing in the
+// package's API depends on this file, and the shipped addon does not contain
+// it; it is compiled into the development addon (build/Release/rseq_dev.node,
+// binding.gyp's rseq_dev target), where bench/run.cjs calls benchLoop().
 #include "bench.h"
 
 #if !defined(NAPI_VERSION)
-#error "native/bench.cc is part of the addon: build it with the N-API defines (binding.gyp, or CMake's rseq_addon)"
+#error "bench/native/bench.cc is part of the development addon: build it with the N-API defines (binding.gyp's rseq_dev target, or CMake's rseq_addon with RSEQ_DEV_HOOKS=ON)"
 #endif
 
 #include <errno.h>

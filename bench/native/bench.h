@@ -1,4 +1,5 @@
-// native/bench.h - timed C loops for bench/run.cjs (benchmarks only).
+// bench/native/bench.h - timed C loops for bench/run.cjs (benchmarks only;
+// in the development addon, never in the shipped one).
 //
 // Each loop runs `iterations` increments of a 64-bit word on the calling
 // thread and returns the elapsed time measured inside C with
