@@ -68,30 +68,6 @@ const Call kCalls[kErrnoCaseCount] = {
     {2, 64, kUnreg, kSig},            // unregister-len-64
 };
 
-// Expected answers on a thread nobody registered (kernel 6.3+, kernel/rseq.c):
-// the registration checks run in the order flags, "already registered",
-// length/alignment, then access_ok() on the address.
-const int kExpectedUnregistered[kErrnoCaseCount] = {
-    EINVAL,  // probe-null: len 0 < 32
-    EINVAL,  // register-bad-flags: unknown flag
-    EINVAL,  // register-len-31: len < 32
-    EINVAL,  // register-misaligned: len 32 needs 32-byte alignment
-    EFAULT,  // register-bad-address: access_ok() fails on a kernel address
-    EINVAL,  // unregister-not-registered: nothing registered
-    0,       // register
-    EBUSY,   // register-again-same: identical registration
-    EPERM,   // register-again-other-signature: same area and length
-    EINVAL,  // register-again-other-area
-    EINVAL,  // register-again-other-length
-    EINVAL,  // unregister-extra-flags
-    EINVAL,  // unregister-other-area
-    EINVAL,  // unregister-other-length
-    EPERM,   // unregister-wrong-signature
-    0,       // unregister
-    0,       // register-len-64: B is 64-aligned and 64 >= feature size
-    0,       // unregister-len-64
-};
-
 #if defined(__x86_64__) || defined(__aarch64__)
 // Top of the address space, 64-byte aligned: kernel memory on both.
 void* const kKernelAddress = reinterpret_cast<void*>(static_cast<uintptr_t>(0xffffffffffffffc0ull));
@@ -148,13 +124,6 @@ void* run_cases(void* arg) {
 }
 
 }  // namespace
-
-int expected_errno(size_t index, bool libc_owned) {
-  if (index >= kErrnoCaseCount) return -1;
-  // On a thread libc registered, every call names another area (or NULL, or
-  // bad flags), so the kernel answers EINVAL throughout and nothing changes.
-  return libc_owned ? EINVAL : kExpectedUnregistered[index];
-}
 
 ErrnoTableResult run_errno_table() {
   ErrnoTableResult result;

@@ -4,7 +4,9 @@
 // rseq(2) calls and records what the kernel answered. A and B are two zeroed
 // 64-byte areas aligned to 64, SIG is the architecture's signature, UNREG is
 // RSEQ_FLAG_UNREGISTER, BAD is 1 << 8 (a flag no kernel defines) and KADDR is a
-// 64-byte aligned kernel address.
+// 64-byte aligned kernel address. What each kernel release answers is the
+// simulator's model (fallback/kernel/profiles.ts); the native tests take their
+// expectations from the profile of the running kernel (src/errno-check.ts).
 #ifndef RSEQ_NATIVE_ERRNO_TABLE_H
 #define RSEQ_NATIVE_ERRNO_TABLE_H
 
@@ -39,11 +41,6 @@ struct ErrnoTableResult {
 // Runs the table on a new thread and joins it. Never aborts: failures to start
 // are reported in `err`.
 ErrnoTableResult run_errno_table();
-
-// The errno each case gets from a Linux >= 6.3 kernel (rseq present) on a
-// thread that libc registered (`libc_owned`) or that nobody registered. 0 for
-// success.
-int expected_errno(size_t index, bool libc_owned);
 
 }  // namespace rseq_native
 

@@ -5,8 +5,14 @@
 //   plain  build-cmake/tests       RSEQ_BUILD_ADDON=OFF RSEQ_BUILD_TESTS=ON
 //   asan   build-cmake/tests-asan  the same with RSEQ_SANITIZE=address, run with
 //                                  ASAN_OPTIONS=detect_leaks=1 (LeakSanitizer)
+// Warnings are errors here (RSEQ_WERROR=ON), as in every development build.
+// The errno table's expectations come from the simulator's profile of the
+// running kernel (src/errno-check.ts, from dist/: npm run build:ts first),
+// passed to the tests as RSEQ_TEST_ERRNO_{LIBC,NONE,PROFILE}.
 // Then, when build/Release/rseq.node exists, native/test/addon-smoke.cjs checks
-// the addon's per-CPU bindings.
+// the addon's per-CPU bindings, and the shipped addon is checked to carry no
+// development hook (benchLoop, RSEQ_NO_EXTERNAL_BUFFER: build/Release/rseq_dev.node
+// has them, npm run build:dev).
 // Prints one summary line per configuration and exits non-zero on any failure.
 // Needs cmake, ctest and a C++ compiler (CI installs them; see .ci/run).
 
@@ -36,6 +42,42 @@ const compiler = process.env.CXX ? process.env.CXX.split(' ')[0] : ['c++', 'g++'
 if (!compiler || !(path.isAbsolute(compiler) ? fs.existsSync(compiler) : which(compiler))) {
   fail('no C++ compiler was found (c++, g++ or clang++, or $CXX). Install one (Debian/Ubuntu: apt-get install g++) to run the native tests.');
 }
+
+// The expected errno tables for this kernel, from the simulator's profile of
+// its release and its auxv (AT_RSEQ_FEATURE_SIZE 27, AT_RSEQ_ALIGN 28).
+function auxvRseq() {
+  const out = { featureSize: null, align: null };
+  let buf;
+  try {
+    buf = fs.readFileSync('/proc/self/auxv');
+  } catch {
+    return out;
+  }
+  for (let off = 0; off + 16 <= buf.length; off += 16) {
+    const type = buf.readBigUInt64LE(off);
+    const value = Number(buf.readBigUInt64LE(off + 8));
+    if (type === 0n) break;
+    if (type === 27n) out.featureSize = value;
+    if (type === 28n) out.align = value;
+  }
+  return out;
+}
+
+function errnoExpectations() {
+  const mod = path.join(root, 'dist', 'cjs', 'src', 'errno-check.js');
+  if (!fs.existsSync(mod)) fail(`${path.relative(root, mod)} is missing: run \`npm run build:ts\` first (the errno table's expectations come from the simulator)`);
+  const { expectedErrnoTables } = require(mod);
+  const { ERRNO_CASES } = require(path.join(root, 'dist', 'cjs', 'src', 'types.js'));
+  const t = expectedErrnoTables({ release: require('node:os').release(), ...auxvRseq() });
+  const list = (table) => ERRNO_CASES.map((c) => table[c] ?? '0').join(',');
+  return {
+    RSEQ_TEST_ERRNO_LIBC: list(t.libc),
+    RSEQ_TEST_ERRNO_NONE: list(t.none),
+    RSEQ_TEST_ERRNO_PROFILE: `simulator profile ${t.profile} for ${require('node:os').release()}${t.adjusted ? ` (${t.adjusted})` : ''}`,
+  };
+}
+const errnoEnv = errnoExpectations();
+console.log(`native-tests: errno expectations from the ${errnoEnv.RSEQ_TEST_ERRNO_PROFILE}`);
 
 function run(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
@@ -76,6 +118,7 @@ for (const cfg of configs) {
     '-B', buildDir,
     '-DRSEQ_BUILD_ADDON=OFF',
     '-DRSEQ_BUILD_TESTS=ON',
+    '-DRSEQ_WERROR=ON',
     ...cfg.cmake,
   ]);
   if (configure.status !== 0) {
@@ -94,7 +137,7 @@ for (const cfg of configs) {
     continue;
   }
 
-  const env = { ...process.env, ...cfg.env };
+  const env = { ...process.env, ...errnoEnv, ...cfg.env };
   let note = '';
   if (cfg.name === 'asan') {
     const lsan = leakSanitizerWorks(buildDir);
@@ -145,6 +188,48 @@ if (fs.existsSync(addon)) {
   }
 } else {
   summaries.push('native tests [addon]: skipped, build/Release/rseq.node is not built (npm run build:native)');
+}
+
+// The shipped addon carries no development hook; the development addon has
+// the shipped addon's sources plus the bench's (binding.gyp).
+{
+  const stripped = fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
+  const gyp = JSON.parse(stripped);
+  const shipped = gyp.targets.find((t) => t.target_name === 'rseq');
+  const dev = (gyp.conditions || []).flatMap((c) => (c[1] && c[1].targets) || []).find((t) => t.target_name === 'rseq_dev');
+  const problems = [];
+  if (!shipped || !dev) problems.push('binding.gyp must have the targets rseq and rseq_dev');
+  else {
+    const extra = dev.sources.filter((f) => !shipped.sources.includes(f));
+    const missing = shipped.sources.filter((f) => !dev.sources.includes(f));
+    if (missing.length) problems.push(`rseq_dev lacks ${missing.join(', ')}`);
+    if (extra.join(',') !== 'bench/native/bench.cc') problems.push(`rseq_dev adds ${extra.join(', ') || 'nothing'} (expected bench/native/bench.cc only)`);
+    if (shipped.sources.some((f) => !f.startsWith('native/') || f.startsWith('native/test/'))) problems.push('the shipped target compiles files outside native/ (or in native/test/)');
+    if ((shipped.defines || []).includes('RSEQ_DEV_HOOKS')) problems.push('the shipped target defines RSEQ_DEV_HOOKS');
+  }
+  if (fs.existsSync(addon)) {
+    const probe = run(process.execPath, ['-e', `
+      const a = require(process.argv[1]);
+      process.env.RSEQ_NO_EXTERNAL_BUFFER = '1';
+      a.acquire();
+      const view = a.areaBuffer();
+      console.log(JSON.stringify({ bench: typeof a.benchLoop, hook: typeof view === 'string' && view.includes('RSEQ_NO_EXTERNAL_BUFFER') }));
+    `, addon]);
+    let o = null;
+    try {
+      o = JSON.parse(probe.stdout.trim());
+    } catch {
+      problems.push(`could not load the shipped addon: ${probe.stderr.trim().split('\n')[0]}`);
+    }
+    if (o && o.bench !== 'undefined') problems.push('the shipped addon exports benchLoop');
+    if (o && o.hook) problems.push('the shipped addon honours RSEQ_NO_EXTERNAL_BUFFER');
+  }
+  if (problems.length) {
+    failed = true;
+    summaries.push(`native tests [product]: FAILED: ${problems.join('; ')}`);
+  } else {
+    summaries.push(`native tests [product]: the shipped target has no development hook${fs.existsSync(addon) ? ' (source lists and build/Release/rseq.node checked)' : ' (source lists checked)'}`);
+  }
 }
 
 console.log('');

@@ -1,11 +1,12 @@
 /**
  * The `rseq` command: `npx rseq probe [--json]`, `npx rseq auxv [--json]`,
- * `npx rseq errno-table [--json]`, `npx rseq crosscheck [--json] [--kernel X]
- * [--libc Y] [--seed N]`.
+ * `npx rseq errno-table [--json]`, `npx rseq errno-check [--json] [--kernel X]`,
+ * `npx rseq crosscheck [--json] [--kernel X] [--libc Y] [--seed N]`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crosscheckCommand } from './crosscheck.js';
+import { errnoCheckCommand } from './errno-check.js';
 import { RseqError } from './errors.js';
 import { rseq } from './index.js';
 import { packageRoot } from './native.js';
@@ -17,6 +18,8 @@ commands:
   probe         what this kernel, libc and thread offer for rseq
   auxv          the ELF auxiliary vector, with names
   errno-table   the rseq syscall's answers to each registration case, run on a fresh thread
+  errno-check   those answers against the simulator's profile of this kernel
+                [--kernel RELEASE] [--no-child]; exit 1 when an answer differs
   crosscheck    the same cases on this kernel and on the simulator configured as this host
                 [--kernel RELEASE] [--libc PROFILE] [--seed N]; exit 1 when a case differs
 
@@ -54,7 +57,7 @@ function probeSections(p: ProbeReport): Section[] {
         ['backend', p.simulated ? `${p.backend} (figures are simulated)` : p.backend],
         ['fallback reason', orDash(p.fallbackReason)],
         ['architecture', `${p.arch} (${p.platform})`],
-        ['addon', p.addon.loaded ? 'loaded' : `not loaded${p.addon.error ? `: ${p.addon.error}` : ''}`],
+        ['addon', p.addon.loaded ? `loaded from ${p.addon.file ?? '?'}` : `not loaded${p.addon.error ? `: ${p.addon.error}` : ''}`],
       ],
     ],
     [
@@ -145,6 +148,7 @@ export function main(argv: readonly string[], out: (s: string) => void = (s) => 
     return 0;
   }
   if (command === 'crosscheck') return crosscheckCommand(rest, json, out);
+  if (command === 'errno-check') return errnoCheckCommand(rest, json, out);
   if (command === undefined || rest.length > 0 || !['probe', 'auxv', 'errno-table'].includes(command)) {
     process.stderr.write(command === undefined ? USAGE : `rseq: unknown arguments: ${args.join(' ')}\n\n${USAGE}`);
     return 2;

@@ -34,7 +34,6 @@
  * { ok, mismatches, seed, host, simulator, cases: [{ group, case, hardware,
  * simulator, verdict: 'match' | 'mismatch', detail? }], skipped, seconds }.
  */
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSimulatorBackend, type SimulatorBackend } from '../fallback/backend.js';
@@ -49,6 +48,7 @@ import { checkOps } from './crosscheck/ops.js';
 import { renderReport, type CrosscheckCase, type CrosscheckReport, type HostDescription } from './crosscheck/report.js';
 import { runWorkersSync, type WorkerOutcome } from './crosscheck/workers.js';
 import { PerCpuBuffer, PerCpuCounter, PerCpuPool } from './index.js';
+import { childErrnoTable } from './errno-check.js';
 import { loadNative, packageRoot } from './native.js';
 import type { ErrnoTable, FieldAvailability } from './types.js';
 
@@ -143,24 +143,6 @@ function errnoCases(label: string, hw: ErrnoTable | { error: string }, sim: Errn
     if (!sim.cases.some((c) => c.case === h.case)) out.push(row('errno', `errno (${label}): ${h.case}`, fmt(h), 'missing'));
   }
   return out;
-}
-
-/** `node bin/rseq.js errno-table --json` with glibc's registration turned off, on the native backend. */
-function childErrnoTable(): ErrnoTable | { error: string } {
-  const bin = path.join(packageRoot(), 'bin', 'rseq.js');
-  const tunables = [process.env.GLIBC_TUNABLES, 'glibc.pthread.rseq=0'].filter(Boolean).join(':');
-  const r = spawnSync(process.execPath, [bin, 'errno-table', '--json'], {
-    env: { ...process.env, GLIBC_TUNABLES: tunables, RSEQ_BACKEND: 'native' },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  if (r.error) return { error: `cannot run ${process.execPath} ${bin}: ${r.error.message}` };
-  if (r.status !== 0) return { error: `child exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}` };
-  try {
-    return JSON.parse(r.stdout) as ErrnoTable;
-  } catch {
-    return { error: `child printed no JSON: ${r.stdout.slice(0, 80)}` };
-  }
 }
 
 function readIds(b: Backend): { cpu: number; cpuStart: number; node: number | null; mmCid: number | null } {

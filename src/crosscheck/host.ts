@@ -106,6 +106,24 @@ export interface SimulatorChoice {
 }
 
 /**
+ * The simulator's kernel profile for a kernel as it describes itself: the
+ * profile of its release, with the auxv's AT_RSEQ_FEATURE_SIZE and
+ * AT_RSEQ_ALIGN where they disagree with it (a vendor kernel with
+ * backports); `adjusted` says so, or is null.
+ */
+export function kernelProfileForHost(host: { release: string; featureSize: number | null; align: number | null }): {
+  profile: KernelProfile;
+  adjusted: string | null;
+} {
+  const profile = kernelProfileFor(host.release);
+  if (profile.featureSize === host.featureSize && profile.align === host.align) return { profile, adjusted: null };
+  return {
+    profile: { ...profile, featureSize: host.featureSize, align: host.align, liveBytes: host.featureSize ?? 20 },
+    adjusted: `auxv feature size ${host.featureSize ?? 'absent'}/align ${host.align ?? 'absent'} instead of the profile's ${profile.featureSize ?? 'absent'}/${profile.align ?? 'absent'}`,
+  };
+}
+
+/**
  * The simulator configuration for this host, or with the kernel / libc
  * forced. The kernel profile is the one of the host's release; where the
  * auxv (AT_RSEQ_FEATURE_SIZE / AT_RSEQ_ALIGN) disagrees with it (a vendor
@@ -120,16 +138,11 @@ export function chooseSimulator(host: HostDescription, forced: { kernel?: string
     profile = kernelProfileFor(forced.kernel);
     kernel = forced.kernel;
   } else {
-    profile = kernelProfileFor(host.release);
+    const forHost = kernelProfileForHost(host);
+    profile = forHost.profile;
     kernel = host.release;
-    if (profile.featureSize !== host.featureSize || profile.align !== host.align) {
-      adjusted.push(`auxv feature size ${host.featureSize ?? 'absent'}/align ${host.align ?? 'absent'} instead of the profile's ${profile.featureSize ?? 'absent'}/${profile.align ?? 'absent'}`);
-      profile = {
-        ...profile,
-        featureSize: host.featureSize,
-        align: host.align,
-        liveBytes: host.featureSize ?? 20,
-      };
+    if (forHost.adjusted !== null) {
+      adjusted.push(forHost.adjusted);
       kernel = profile;
     }
   }
