@@ -135,7 +135,9 @@ export interface NativeBinding {
 }
 
 // ---------------------------------------------------------------------------
-// Benchmarks only (native/bench.cc, used by bench/run.cjs; not part of the API).
+// Benchmarks only (bench/native/bench.cc, used by bench/run.cjs; not part of
+// the API): only the development addon (build/Release/rseq_dev.node, npm run
+// build:dev) has it; the shipped addon does not.
 // ---------------------------------------------------------------------------
 
 /**
