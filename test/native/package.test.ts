@@ -72,6 +72,15 @@ describe.skipIf(skipNative)('the installed package', () => {
     expect(JSON.parse(simEsm.stdout)).toEqual(['4.18.0-simulated', null]);
     expect(JSON.parse(simCjs.stdout)).toEqual(['4.18.0-simulated', null]);
 
+    // The README's example, pasted as its text says: exact across four workers.
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const example = /## Example[^\n]*\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme);
+    expect(example).not.toBeNull();
+    fs.writeFileSync(path.join(dir, 'counter.mjs'), example![1]!);
+    const counted = run(process.execPath, ['counter.mjs'], dir).stdout.trim().split('\n');
+    expect(counted[0]).toBe('backend: native ');
+    expect(counted[counted.length - 1]).toBe('total 4000000');
+
     const probe = run(path.join(dir, 'node_modules', '.bin', 'rseq'), ['probe', '--json'], dir);
     expect(JSON.parse(probe.stdout)).toMatchObject({ backend: 'native', fallbackReason: null });
 
