@@ -102,6 +102,10 @@ describe.skipIf(skipNative)('under a seccomp filter that denies rseq', () => {
       expect(r.probe!.host!.kernel.syscall).toEqual({ available: false, probeErrno: errno });
       // glibc's own registration failed under the filter too.
       expect(r.probe!.host!.libc.rseqSize).toBe(0);
+      // One RSEQ_SIMULATED warning, naming the errno.
+      const warnings = res.stderr.match(/\[RSEQ_SIMULATED\] Warning: rseq runs on its simulator[^\n]*/g) ?? [];
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`(${errno})`);
     });
 
     it(`${errno}: forcing native raises that reason, without a crash`, () => {
