@@ -23,4 +23,5 @@ function wrap(name, cjs, defaultExport) {
 
 wrap('index', 'src/index', 'rseq');
 wrap('simulator', 'fallback/index', null);
+wrap('metrics', 'src/metrics/index', null);
 fs.writeFileSync(path.join(root, 'dist', 'cjs', 'package.json'), '{ "type": "commonjs" }\n');

@@ -12,7 +12,10 @@ export type RseqErrorCode =
   | 'ERR_RSEQ_SYSCALL'
   | 'ERR_RSEQ_BUFFER_FULL'
   | 'ERR_RSEQ_POOL_NOT_TAKEN'
-  | 'ERR_RSEQ_CORRUPT';
+  | 'ERR_RSEQ_CORRUPT'
+  | 'ERR_RSEQ_METRICS_CARDINALITY'
+  | 'ERR_RSEQ_METRICS_FULL'
+  | 'ERR_RSEQ_METRICS_CONFLICT';
 
 /** An error raised by this package. `errno` is set when a system call failed. */
 export class RseqError extends Error {
