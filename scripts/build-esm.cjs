@@ -24,4 +24,5 @@ function wrap(name, cjs, defaultExport) {
 wrap('index', 'src/index', 'rseq');
 wrap('simulator', 'fallback/index', null);
 wrap('metrics', 'src/metrics/index', null);
+wrap('metrics-prom-client', 'src/metrics/prom-client', null);
 fs.writeFileSync(path.join(root, 'dist', 'cjs', 'package.json'), '{ "type": "commonjs" }\n');
