@@ -22,7 +22,9 @@
         "native/region_binding.cc",
         "native/region_ffi.cc",
         "native/probe.cc",
-        "native/registration.cc"
+        "native/registration.cc",
+        "native/selftest.cc",
+        "native/selftest_binding.cc"
       ],
       "include_dirs": [
         "native",
@@ -81,6 +83,8 @@
             "native/region_ffi.cc",
             "native/probe.cc",
             "native/registration.cc",
+            "native/selftest.cc",
+            "native/selftest_binding.cc",
             "bench/native/bench.cc"
           ],
           "include_dirs": [

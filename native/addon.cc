@@ -41,6 +41,7 @@
 #include "probe.h"
 #include "region_binding.h"
 #include "registration.h"
+#include "selftest_binding.h"
 
 // The development addon (binding.gyp's rseq_dev target, built with
 // RSEQ_DEV_BUILD=1 by `npm test` and `npm run bench`; never by a user's
@@ -979,6 +980,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     if (!ExportFunction(env, exports, f.name, f.cb)) return exports;
   }
   if (!region_register(env, exports)) return exports;  // bindRegion (native/region_binding.cc)
+  if (!selftest_register(env, exports)) return exports;  // selftest (native/selftest_binding.cc)
 #if defined(RSEQ_DEV_HOOKS)
   if (!bench_register(env, exports)) return exports;  // benchLoop (bench/native/bench.cc)
 #endif
