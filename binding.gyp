@@ -24,7 +24,9 @@
         "native/probe.cc",
         "native/registration.cc",
         "native/selftest.cc",
-        "native/selftest_binding.cc"
+        "native/selftest_binding.cc",
+        "native/slice.cc",
+        "native/slice_binding.cc"
       ],
       "include_dirs": [
         "native",
@@ -85,6 +87,8 @@
             "native/registration.cc",
             "native/selftest.cc",
             "native/selftest_binding.cc",
+            "native/slice.cc",
+            "native/slice_binding.cc",
             "bench/native/bench.cc"
           ],
           "include_dirs": [

@@ -229,6 +229,32 @@ struct rseq_abi {
 #define RSEQ_ABI_MEMBARRIER_CMD_FLAG_CPU (1 << 0)
 
 /* ------------------------------------------------------------------------ */
+/* Time-slice extension (Linux 7.0): prctl and rseq_slice_yield().          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * prctl(PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_SET,
+ *       PR_RSEQ_SLICE_EXT_ENABLE (or 0 to disable), 0, 0) per thread;
+ * PR_RSEQ_SLICE_EXTENSION_GET returns the enable bit. Errors: EINVAL where the
+ * kernel does not know the option (before 7.0) or an argument is wrong,
+ * ENOTSUPP (524, kernel-internal, leaks to user space) when disabled with the
+ * rseq_slice_ext= boot option, ENXIO when the thread has no rseq area.
+ */
+#define RSEQ_ABI_PR_RSEQ_SLICE_EXTENSION 79
+#define RSEQ_ABI_PR_RSEQ_SLICE_EXTENSION_GET 1
+#define RSEQ_ABI_PR_RSEQ_SLICE_EXTENSION_SET 2
+#define RSEQ_ABI_PR_RSEQ_SLICE_EXT_ENABLE 1
+#define RSEQ_ABI_ENOTSUPP 524
+/*
+ * rseq_slice_yield(): ends a granted extension (returns 1 when one was still
+ * granted, else 0). Number 471 in the unified syscall table (x86_64 and the
+ * asm-generic table aarch64 uses); ENOSYS before 7.0.
+ */
+#define RSEQ_ABI_NR_RSEQ_SLICE_YIELD 471
+/* slice_ctrl.request is written by user space; slice_ctrl.granted by the kernel. */
+#define RSEQ_ABI_SLICE_CTRL_OFFSET 28u
+
+/* ------------------------------------------------------------------------ */
 /* Layout checks.                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -253,6 +279,7 @@ RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, flags) == 16, "rseq.flags");
 RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, node_id) == 20, "rseq.node_id");
 RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, mm_cid) == 24, "rseq.mm_cid");
 RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, slice_ctrl) == 28, "rseq.slice_ctrl");
+RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, slice_ctrl) == RSEQ_ABI_SLICE_CTRL_OFFSET, "slice_ctrl offset");
 RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, node_id) + 4 == RSEQ_ABI_FEATURE_NODE_ID, "node_id feature size");
 RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, mm_cid) + 4 == RSEQ_ABI_FEATURE_MM_CID, "mm_cid feature size");
 RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, slice_ctrl) + 4 == RSEQ_ABI_FEATURE_SLICE_CTRL, "slice_ctrl feature size");

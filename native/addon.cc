@@ -42,6 +42,7 @@
 #include "region_binding.h"
 #include "registration.h"
 #include "selftest_binding.h"
+#include "slice_binding.h"
 
 // The development addon (binding.gyp's rseq_dev target, built with
 // RSEQ_DEV_BUILD=1 by `npm test` and `npm run bench`; never by a user's
@@ -981,6 +982,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   if (!region_register(env, exports)) return exports;  // bindRegion (native/region_binding.cc)
   if (!selftest_register(env, exports)) return exports;  // selftest (native/selftest_binding.cc)
+  if (!slice_register(env, exports)) return exports;  // sliceGet, sliceSet, ... (native/slice_binding.cc)
 #if defined(RSEQ_DEV_HOOKS)
   if (!bench_register(env, exports)) return exports;  // benchLoop (bench/native/bench.cc)
 #endif

@@ -83,7 +83,7 @@ volatile struct rseq_abi* libc_area();
 // (AT_RSEQ_FEATURE_SIZE, 0 when absent) and alignment (AT_RSEQ_ALIGN, 0 when
 // absent). Pure function.
 struct AreaLayout {
-  uint32_t length;  // 32 when feature size <= 32, else feature size rounded up to align
+  uint32_t length;  // 32 when feature size <= 32, else the feature size (33 on 7.0: v2 mode)
   size_t align;     // max(AT_RSEQ_ALIGN, 32)
   size_t alloc_size;  // length rounded up to align
 };

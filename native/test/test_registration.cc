@@ -86,6 +86,11 @@ void test_refcounts() {
   CHECK_EQ(r1.err, 0);
   CHECK_STREQ(r1.op, "");
   CHECK_EQ(r1.length, 32);  // glibc registers 32 bytes; the core registers 32 on kernels < 7.0
+  if (r1.owner == Owner::Addon) {
+    // The core's own length is the rule of area_layout() applied to this
+    // kernel's auxv (the feature size when above 32, as 7.0's v2 mode wants).
+    CHECK_EQ(r1.length, area_layout(auxv_get(AT_RSEQ_FEATURE_SIZE), auxv_get(AT_RSEQ_ALIGN)).length);
+  }
   CHECK_EQ(r1.signature, RSEQ_ABI_SIG);
   CHECK(thread_area() != nullptr);
   CHECK_EQ(thread_area_view_length(), 32);
