@@ -25,4 +25,5 @@ wrap('index', 'src/index', 'rseq');
 wrap('simulator', 'fallback/index', null);
 wrap('metrics', 'src/metrics/index', null);
 wrap('metrics-prom-client', 'src/metrics/prom-client', null);
+wrap('metrics-otel', 'src/metrics/otel', null);
 fs.writeFileSync(path.join(root, 'dist', 'cjs', 'package.json'), '{ "type": "commonjs" }\n');

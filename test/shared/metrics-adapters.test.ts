@@ -7,9 +7,11 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import * as client from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry } from '../../src/metrics/index.js';
+import { createMetricProducer, registerWithOpenTelemetry } from '../../src/metrics/otel.js';
 import { registerWithPromClient } from '../../src/metrics/prom-client.js';
 import { ROOT } from '../helpers/env.js';
 
@@ -100,7 +102,7 @@ function defineAll(registry: Registry): { counter: Counter; histogram: Histogram
 describe('rseq/metrics/prom-client', () => {
   it("gives prom-client's own text for the same records: counter, histogram, gauge, unlabelled and partly labelled series", async () => {
     const ours = new Registry();
-    const promOwn = new client.Registry();
+    const promOwn = new client.Registry<client.RegistryContentType>();
     // Both sides record the same calls; series are made in the order
     // rseq/metrics sorts them, so prom-client (insertion order) writes them alike.
     const def = (name: string, labelNames: string[]) => ({ name, help: `help of ${name}`, labelNames });
@@ -135,7 +137,7 @@ describe('rseq/metrics/prom-client', () => {
     ru.inc(41);
     pu.inc(41);
 
-    const prom = new client.Registry();
+    const prom = new client.Registry<client.RegistryContentType>();
     const collectors = registerWithPromClient(ours, prom);
     expect(collectors.map((c) => [c.name, c.type])).toEqual([
       ['a_requests_total', 'counter'],
@@ -237,5 +239,122 @@ describe('rseq/metrics/prom-client', () => {
       [DEFS.counter.name, 'sum'],
       [DEFS.gauge.name, 'max'],
     ]);
+  });
+});
+
+/** A reader collected by hand (the SDK's own MetricReader; nothing exported). */
+class ManualReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+async function collected(reader: MetricReader): Promise<ResourceMetrics> {
+  const { resourceMetrics, errors } = await reader.collect();
+  expect(errors).toEqual([]);
+  return resourceMetrics;
+}
+
+/** Every point of a collection as `name{sorted attributes}` -> value (histogram points: their value object). */
+function points(rm: ResourceMetrics): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const sm of rm.scopeMetrics) {
+    for (const m of sm.metrics) {
+      for (const p of m.dataPoints as { attributes: Record<string, unknown>; value: unknown }[]) {
+        out.set(key(m.descriptor.name, Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, String(v)]))), p.value);
+      }
+    }
+  }
+  return out;
+}
+
+function metricNamed(rm: ResourceMetrics, name: string): MetricData {
+  const found = rm.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+  if (!found) throw new Error(`no metric ${name} in the collection`);
+  return found;
+}
+
+describe('rseq/metrics/otel', () => {
+  it('observable instruments: counters, gauges and histograms (as _bucket/_count/_sum) with the exact totals of 4 worker_threads', async () => {
+    const registry = new Registry();
+    const { counter } = defineAll(registry);
+    const reader = new ManualReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const reg = registerWithOpenTelemetry(registry, provider.getMeter('test'));
+    expect(reg.metrics).toEqual([DEFS.histogram.name, DEFS.counter.name, DEFS.gauge.name]);
+    expect(reg.instruments).toEqual([`${DEFS.histogram.name}_bucket`, `${DEFS.histogram.name}_count`, `${DEFS.histogram.name}_sum`, DEFS.counter.name, DEFS.gauge.name]);
+    await recordInWorkers(registry, 4, 3000);
+    const rm = await collected(reader);
+    const got = points(rm);
+    // The same samples as the Prometheus text, under the same names.
+    const want = expectedSamples(4, 3000);
+    for (const [k, v] of want) expect([k, got.get(k)]).toEqual([k, v]);
+    expect(got.size).toBe(want.size);
+    const c = metricNamed(rm, DEFS.counter.name);
+    expect([c.dataPointType, c.aggregationTemporality, c.dataPointType === DataPointType.SUM && c.isMonotonic]).toEqual([DataPointType.SUM, AggregationTemporality.CUMULATIVE, true]);
+    expect(metricNamed(rm, DEFS.gauge.name).dataPointType).toBe(DataPointType.GAUGE);
+    expect(metricNamed(rm, `${DEFS.histogram.name}_sum`).dataPointType).toBe(DataPointType.SUM);
+    expect(metricNamed(rm, DEFS.counter.name).descriptor.description).toBe(DEFS.counter.help);
+    // A later record shows at the next collection; after unregister() nothing is observed.
+    counter.inc({ route: '/a', code: '200' }, 5);
+    const k = key(DEFS.counter.name, { route: '/a', code: '200' });
+    expect(points(await collected(reader)).get(k)).toBe((want.get(k) as number) + 5);
+    // After unregister() the registry is no longer read (the SDK repeats a
+    // cumulative point it saw last, so the value stays where it was).
+    reg.unregister();
+    counter.inc({ route: '/a', code: '200' }, 1);
+    expect(points(await collected(reader)).get(k) ?? 'none').not.toBe((want.get(k) as number) + 6);
+    await provider.shutdown();
+  });
+
+  it("observable instruments: gauges as up-down counters, units, only new metrics on a second call, a missing label is absent", async () => {
+    const registry = new Registry();
+    const g = new Gauge({ name: 'queue_depth', help: 'depth', labelNames: ['q', 'shard'], registers: [registry] });
+    g.set({ q: 'a' }, 7);
+    g.dec({ q: 'a' }, 2);
+    const reader = new ManualReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('test');
+    expect(registerWithOpenTelemetry(registry, meter, { gauges: 'updowncounter', units: { queue_depth: '{item}' } }).metrics).toEqual(['queue_depth']);
+    const later = new Counter({ name: 'later_total', help: 'defined after', registers: [registry] });
+    later.inc(3);
+    expect(registerWithOpenTelemetry(registry, meter).metrics).toEqual(['later_total']);
+    expect(registerWithOpenTelemetry(registry, meter).instruments).toEqual([]);
+    const rm = await collected(reader);
+    const depth = metricNamed(rm, 'queue_depth');
+    expect([depth.dataPointType, depth.descriptor.unit]).toEqual([DataPointType.SUM, '{item}']);
+    expect(points(rm)).toEqual(new Map<string, unknown>([['queue_depth{q="a"}', 5], ['later_total{}', 3]]));
+    expect(() => registerWithOpenTelemetry(registry, {} as never)).toThrow(TypeError);
+    expect(() => registerWithOpenTelemetry(new Registry(), meter, { gauges: 'histogram' as 'gauge' })).toThrow(TypeError);
+    await provider.shutdown();
+  });
+
+  it('a MetricProducer gives real OTel histograms (per-bucket counts, sum, count), sums and gauges, exact from 4 worker_threads', async () => {
+    const registry = new Registry();
+    defineAll(registry);
+    const reader = new ManualReader({ metricProducers: [createMetricProducer(registry, { units: { [DEFS.histogram.name]: 's' } })] });
+    const provider = new MeterProvider({ readers: [reader] });
+    // The SDK's own instruments and the producer's metrics come in one collection.
+    provider.getMeter('own').createObservableGauge('sdk_own').addCallback((r) => r.observe(1));
+    await recordInWorkers(registry, 4, 2000);
+    const rm = await collected(reader);
+    expect(rm.scopeMetrics.map((s) => s.scope.name)).toEqual(['own', 'rseq/metrics']);
+    const want = expectedSamples(4, 2000);
+    const h = metricNamed(rm, DEFS.histogram.name);
+    expect([h.dataPointType, h.aggregationTemporality, h.descriptor.unit]).toEqual([DataPointType.HISTOGRAM, AggregationTemporality.CUMULATIVE, 's']);
+    if (h.dataPointType !== DataPointType.HISTOGRAM) throw new Error('not a histogram');
+    expect(h.dataPoints).toHaveLength(ROUTES.length);
+    for (const p of h.dataPoints) {
+      const labels = { route: String(p.attributes.route), code: String(p.attributes.code) };
+      const cumulative = [...BUCKETS.map(String), '+Inf'].map((le) => want.get(key(`${DEFS.histogram.name}_bucket`, { ...labels, le })) as number);
+      expect(p.value.buckets).toEqual({ boundaries: BUCKETS, counts: cumulative.map((c, k) => (k === 0 ? c : c - cumulative[k - 1]!)) });
+      expect([p.value.sum, p.value.count]).toEqual([want.get(key(`${DEFS.histogram.name}_sum`, labels)), want.get(key(`${DEFS.histogram.name}_count`, labels))]);
+      expect(p.startTime[0] * 1e9 + p.startTime[1]).toBeLessThanOrEqual(p.endTime[0] * 1e9 + p.endTime[1]);
+    }
+    const c = metricNamed(rm, DEFS.counter.name);
+    expect(c.dataPointType === DataPointType.SUM && c.isMonotonic).toBe(true);
+    for (const p of c.dataPoints) expect(p.value).toBe(want.get(key(DEFS.counter.name, { route: String(p.attributes.route), code: String(p.attributes.code) })));
+    const g = metricNamed(rm, DEFS.gauge.name);
+    expect([g.dataPointType, g.dataPoints.map((p) => p.value)]).toEqual([DataPointType.GAUGE, [4]]);
+    await provider.shutdown();
   });
 });
