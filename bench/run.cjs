@@ -10,7 +10,7 @@
 //                                   bench/results/<date>.json, .md and .svg
 //   node bench/run.cjs --quick      a short smoke run (seconds), writes
 //                                   bench/results/<date>-quick.json (git-ignored)
-//   options: --rounds N  --only cpuid,add,workers,native,buffer,pool,latency,backends
+//   options: --rounds N  --only cpuid,add,workers,native,buffer,pool,latency,backends,metrics
 //            --out FILE (the JSON; .md and .svg beside it)  --no-write
 //            --wait-quiet[=SECONDS]  first wait (up to SECONDS, default 600) until
 //                                    other work uses less than 0.25 CPU for 5 s, and
@@ -34,6 +34,8 @@
 //   7 latency   the distribution of one push + pop's duration (p50, p99, p99.9), 8 workers on 2 CPUs,
 //               PerCpuBuffer against the locked stack
 //   8 backends  the same operations on the native backend and on the simulator (child processes)
+//   9 metrics   rseq/metrics against prom-client: bench/metrics.cjs in a child process (its own
+//               results file, bench/results/metrics-<date>.*; its targets join this run's)
 //
 // The targets of the issue are checked at the end; each is a median of
 // per-round ratios from one of these sections (the latency target: of the
@@ -52,7 +54,7 @@ const { Pool } = require('./lib/pool.cjs');
 const latency = require('./lib/latency.cjs');
 
 const ROOT = path.resolve(__dirname, '..');
-const SECTIONS = ['cpuid', 'add', 'workers', 'native', 'buffer', 'pool', 'latency', 'backends'];
+const SECTIONS = ['cpuid', 'add', 'workers', 'native', 'buffer', 'pool', 'latency', 'backends', 'metrics'];
 /** The backends section's number: its other-load figure counts its own child processes. */
 const BACKENDS_SECTION = '8';
 
@@ -705,6 +707,26 @@ function backendsSection() {
 }
 
 // ---------------------------------------------------------------------------
+// 9. rseq/metrics against prom-client (bench/metrics.cjs, a child process: its
+// scrape section is a cluster primary)
+// ---------------------------------------------------------------------------
+
+function metricsSection() {
+  heading('9. rseq/metrics against prom-client (bench/metrics.cjs)');
+  const out = opts.write ? path.join(__dirname, 'results', `metrics-${stamp()}${opts.quick ? '-quick' : ''}.json`) : path.join(os.tmpdir(), `rseq-bench-metrics-${process.pid}.json`);
+  const args = [path.join(__dirname, 'metrics.cjs'), '--out', out];
+  if (opts.quick) args.push('--quick');
+  if (opts.rounds !== null) args.push('--rounds', String(opts.rounds));
+  const p = spawnSync(process.execPath, args, { stdio: 'inherit', env: process.env });
+  if (p.status !== 0 && !fs.existsSync(out)) throw new Error(`bench: bench/metrics.cjs failed (${p.status})`);
+  const r = JSON.parse(fs.readFileSync(out, 'utf8'));
+  results.sections.metrics = { file: opts.write ? path.relative(ROOT, out) : null, targets: r.targets, ratios: r.ratios };
+  for (const t of r.targets) results.targets.push({ ...t, id: `metrics-${t.id}`, description: `rseq/metrics: ${t.description}` });
+  for (const c of r.checks) results.checks.push({ ...c, name: `metrics: ${c.name}` });
+  if (!opts.write) fs.rmSync(out, { force: true });
+}
+
+// ---------------------------------------------------------------------------
 // Targets and the default-path recommendation
 // ---------------------------------------------------------------------------
 
@@ -812,6 +834,7 @@ async function main() {
   if (want('backends')) backendsSection();
   targets();
   recommend();
+  if (want('metrics')) metricsSection();
 
   closeSection();
   const loads = Object.entries(results.machine.otherLoadBySection).filter(([, v]) => v !== null);
