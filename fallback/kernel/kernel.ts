@@ -741,6 +741,11 @@ export class Machine {
       result.wrote = true;
     }
 
+    // 6.19 on arm64 (profile noPreemptAbort): after a preemption on the same
+    // CPU the section is left running; only a migration or a signal gets it aborted.
+    if (p.noPreemptAbort?.includes(this.arch) && cause !== 'signal' && (events & (RSEQ_EVENT.MIGRATE | RSEQ_EVENT.SIGNAL)) === 0) {
+      return result;
+    }
     // 6.19+: rseq_update_user_cs() after the IDs, only for an interrupt from user space.
     if (p.csEvaluation === 'fast' && cause !== 'syscall' && events !== 0) {
       const cs = this.evaluateCsFast(t, reg);

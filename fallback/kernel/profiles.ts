@@ -190,6 +190,13 @@ export interface KernelProfile {
   membarrierCommands: number;
   /** Where the rules come from. */
   sources: readonly string[];
+  /**
+   * Architectures on which this release does not abort a critical section
+   * when its thread is preempted and resumed on the same CPU: rseq_cs is only
+   * acted on after a migration or at signal delivery (see the 6.19 profile's
+   * sources). Absent: every architecture aborts on preemption.
+   */
+  noPreemptAbort?: readonly Arch[];
 }
 
 function freeze<T extends object>(o: T): Readonly<T> {
@@ -330,7 +337,10 @@ export const KERNEL_PROFILES: Readonly<Record<KernelProfileId, Readonly<KernelPr
       'v6.19 kernel/rseq.c: registration writes rseq_cs = 0, cpu_id_start = cpu_id = -1, node_id = mm_cid = 0 (EFAULT on fault); unregister writes cpu_id_start = -1 (rseq_reset_ids) and SIGSEGV on fault',
       'v6.19 include/linux/rseq_entry.h rseq_update_user_cs: after a user-space interrupt, rseq_cs >= TASK_SIZE or unreadable is fatal, an IP outside the section clears it, inside only abort_ip < TASK_SIZE and the signature are checked; version, flags and abort_ip inside the section only with rseq_debug (rseq_debug_update_user_cs)',
       'v6.19 kernel/sched: mm_cid max_cids = min(opt + opt/4, nr_cpu_ids) with opt = min(nr_cpus_allowed, users); per-CPU ownership mode when users > max_cids',
+      'v6.19 arm64 (LKML "[REGRESSION] rseq: refactoring in v6.19 broke everyone on arm64 and tcmalloc everywhere", Mathias Stearn, 22 Apr 2026, https://lkml.iu.edu/2604.2/08673.html): a critical section is not aborted on same-core preemption, only on migration; the reproducer pins two threads to one CPU and a section observes the other thread\'s write; MongoDB refuses to start on 6.19+',
+      'v6.19 arm64 cause (Thomas Gleixner, same thread, 23 Apr 2026, linux-arm-kernel 2026-April/1123096): rseq broke with arm64\'s partial move to the generic entry code; fixed in 7.1-rc and backported to 7.0.y (the 7.0 profile models the fixed kernel). Signal delivery still handles rseq_cs (rseq_signal_deliver), which the model keeps',
     ],
+    noPreemptAbort: ['aarch64'],
   }),
   '7.0': freeze<KernelProfile>({
     id: '7.0',

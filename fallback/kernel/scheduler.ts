@@ -203,6 +203,12 @@ export interface SimulationOptions extends MachineOptions {
   choices?: Choices;
   /** Keep a text log of what happened (default true). */
   log?: boolean;
+  /**
+   * The thread's signal handler: runs when a `signal` event is delivered,
+   * after the kernel handled rseq_cs (aborting a section it interrupted) and
+   * before the thread's next step. Default: none.
+   */
+  onSignal?: (task: Task) => void;
 }
 
 export interface RunResult {
@@ -231,6 +237,7 @@ export class Simulation {
   private readonly maxEvents: number;
   private readonly replay: readonly SchedEvent[] | null;
   private readonly keepLog: boolean;
+  private readonly onSignal: ((task: Task) => void) | null;
   private membarrierRegistered = false;
   private readonly events: SchedEvent[] = [];
   private readonly logLines: string[] = [];
@@ -248,6 +255,7 @@ export class Simulation {
     this.maxEvents = options.maxEvents ?? 1_000_000;
     this.replay = options.replay ?? null;
     this.keepLog = options.log ?? true;
+    this.onSignal = options.onSignal ?? null;
   }
 
   // -------------------------------------------------------------------------
@@ -542,6 +550,7 @@ export class Simulation {
         if (t.pendingSignal) {
           t.pendingSignal = false;
           this.kernel(t, 'signal');
+          this.onSignal?.(t);
         } else if (m.pendingEvents(t.thread) !== 0) {
           this.kernel(t, 'preempt');
         }
