@@ -99,6 +99,7 @@ import type {
   KernelInfo,
   LibcInfo,
   RegistrationInfo,
+  SelftestChecks,
 } from '../src/types.js';
 import { ERRNO, type ErrnoName } from './errno.js';
 import { FatalSignalError, Machine, type SimThread } from './kernel/kernel.js';
@@ -115,6 +116,7 @@ import {
   type SectionName,
   type SectionResult,
 } from './kernel/sections.js';
+import { simulatedSelftest } from './kernel/selftest.js';
 import { SharedMmCidPool } from './shared-mmcid.js';
 import { AREAS, REGISTRATIONS, THREADS, releaseOnExit, sharedDebugCounts } from './shared-counts.js';
 import { SharedSectionLocks } from './shared-sections.js';
@@ -188,6 +190,14 @@ export interface SimulatorBackend extends Backend {
 export const DEFAULT_KERNEL = '6.19';
 export const DEFAULT_LIBC = 'glibc-2.41';
 
+/** RSEQ_SIM_ARCH (x86_64 or aarch64; Node's x64 and arm64 too), or null when unset or anything else. */
+export function simArchFromEnv(value: string | undefined = process.env.RSEQ_SIM_ARCH): Arch | null {
+  const v = (value ?? '').trim();
+  if (v === 'x86_64' || v === 'x64') return 'x86_64';
+  if (v === 'aarch64' || v === 'arm64') return 'aarch64';
+  return null;
+}
+
 export function hostArch(): Arch {
   if (process.arch === 'arm64') return 'aarch64';
   return 'x86_64';
@@ -227,7 +237,7 @@ function errnoInfo(op: string, errno: ErrnoName): ErrnoInfo {
 }
 
 export function createSimulatorBackend(options: SimulatorBackendOptions = {}): SimulatorBackend {
-  const arch: Arch = options.arch ?? hostArch();
+  const arch: Arch = options.arch ?? simArchFromEnv() ?? hostArch();
   const cpus = options.cpus ?? hostCpus();
   const pid = process.pid;
   const share = options.shareMmCid ?? true;
@@ -266,6 +276,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
   const token = (pid + wt.threadId + 1) | 0 || 1;
   let injections = 0;
   let membarrierRegistered = false;
+  let selftestVerdict: 'ok' | 'broken' | null = null;
 
   function needMmCid(mode: IndexMode): void {
     if (mode === 'mmcid' && !machine.fields().mmCid) throw fieldUnavailable('mmCid', machine.profile.featureSize);
@@ -593,6 +604,22 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       }
       dropRef();
       return refs;
+    },
+
+    // The selftest on the model (fallback/kernel/selftest.ts): its own
+    // simulated machine with this backend's profiles, arch and CPUs, so this
+    // thread's simulated state is untouched. Deterministic; the budget is
+    // not needed (the model runs a fixed number of steps).
+    selftest(_budgetMs: number): { ms: number; checks: SelftestChecks } {
+      const r = simulatedSelftest({ kernel: machine.profile, libc: machine.libcProfile, arch, cpus });
+      const c = r.checks;
+      const broken = [c.sameCpu, c.migration, c.signal, c.ids].some((x) => x.status === 'broken');
+      if (broken) selftestVerdict = 'broken';
+      else if (c.sameCpu.status === 'ok') selftestVerdict = 'ok';
+      return r;
+    },
+    selftestVerdict(): 'ok' | 'broken' | null {
+      return selftestVerdict;
     },
   };
   // A thread's references end with its isolate, as the native addon's do

@@ -14,6 +14,7 @@ import type {
   KernelInfo,
   LibcInfo,
   RegistrationInfo,
+  SelftestChecks,
 } from './types.js';
 
 /** The four thread fields read through `readField`. */
@@ -80,6 +81,13 @@ export interface Backend extends PerCpuOps {
   acquire(): RegistrationInfo;
   /** Drop one reference; returns the references the thread still holds. */
   release(): number;
+  /**
+   * The selftest's checks (src/selftest.ts), within about `budgetMs`
+   * milliseconds (already checked: an integer in [50, 10000]).
+   */
+  selftest(budgetMs: number): { ms: number; checks: SelftestChecks };
+  /** The verdict of the last selftest that completed in this process, or null. */
+  selftestVerdict(): 'ok' | 'broken' | null;
 }
 
 /**

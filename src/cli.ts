@@ -10,12 +10,15 @@ import { errnoCheckCommand } from './errno-check.js';
 import { RseqError } from './errors.js';
 import { rseq } from './index.js';
 import { packageRoot } from './native.js';
-import type { AuxvEntry, ErrnoTable, ProbeReport } from './types.js';
+import type { AuxvEntry, ErrnoTable, ProbeReport, SelftestCheck, SelftestReport } from './types.js';
 
 const USAGE = `usage: rseq <command> [--json]
 
 commands:
   probe         what this kernel, libc and thread offer for rseq
+                [--selftest]: also check that the kernel aborts critical sections
+                (same-CPU preemption, migration, signals) and that the ids track
+                the CPU; exit 1 when it finds them broken
   auxv          the ELF auxiliary vector, with names
   errno-table   the rseq syscall's answers to each registration case, run on a fresh thread
   errno-check   those answers against the simulator's profile of this kernel
@@ -90,6 +93,7 @@ function probeSections(p: ProbeReport): Section[] {
     ],
     ['fields', fieldRows],
     ['area view', [['access', `${p.area.access}${p.area.byteLength === null ? '' : `, ${p.area.byteLength} bytes`}${p.area.reason ? ` (${p.area.reason})` : ''}`]]],
+    ['critical sections', [['run', p.criticalSections.safe ? 'yes' : `no (${p.criticalSections.source}): ${p.criticalSections.reason ?? ''}`]]],
   ];
   if (p.host) {
     sections.push([
@@ -103,6 +107,26 @@ function probeSections(p: ProbeReport): Section[] {
     ]);
   }
   return sections;
+}
+
+function selftestSection(t: SelftestReport): Section {
+  const line = (c: SelftestCheck): string => {
+    const cpus = c.cpus.length ? ` on CPU ${c.cpus.join(', ')}` : '';
+    const counts = `${c.commits} commits, ${c.aborts} aborts, sum ${c.sum}/${c.expected}, events ${c.events}, attributed ${c.attributed}`;
+    return `${c.status}${cpus}: ${counts}, ${c.ms.toFixed(0)} ms${c.reason ? ` (${c.reason})` : ''}`;
+  };
+  return [
+    `selftest (${t.simulated ? 'simulated ' : ''}${t.release}, ${t.arch})`,
+    [
+      ['critical sections', `${t.criticalSections}${t.reason ? `: ${t.reason}` : ''}`],
+      ['known broken', t.knownBroken ?? 'no (not in the table)'],
+      ['same CPU', line(t.checks.sameCpu)],
+      ['migration', line(t.checks.migration)],
+      ['signal', line(t.checks.signal)],
+      ['ids', line(t.checks.ids)],
+      ['time', `${t.ms.toFixed(0)} ms (budget ${t.budgetMs} ms)`],
+    ],
+  ];
 }
 
 function renderSections(sections: Section[]): string {
@@ -149,13 +173,21 @@ export function main(argv: readonly string[], out: (s: string) => void = (s) => 
   }
   if (command === 'crosscheck') return crosscheckCommand(rest, json, out);
   if (command === 'errno-check') return errnoCheckCommand(rest, json, out);
-  if (command === undefined || rest.length > 0 || !['probe', 'auxv', 'errno-table'].includes(command)) {
+  const selftest = command === 'probe' && rest.length === 1 && rest[0] === '--selftest';
+  if (command === undefined || (rest.length > 0 && !selftest) || !['probe', 'auxv', 'errno-table'].includes(command)) {
     process.stderr.write(command === undefined ? USAGE : `rseq: unknown arguments: ${args.join(' ')}\n\n${USAGE}`);
     return 2;
   }
   try {
     switch (command) {
       case 'probe': {
+        if (selftest) {
+          const t = rseq.selftest();
+          // After the selftest: a broken verdict shows in criticalSections too.
+          const p = rseq.probe();
+          out(json ? `${toJson({ ...p, selftest: t })}\n` : renderSections([...probeSections(p), selftestSection(t)]));
+          return t.criticalSections === 'broken' ? 1 : 0;
+        }
         const p = rseq.probe();
         out(json ? `${toJson(p)}\n` : renderSections(probeSections(p)));
         return 0;

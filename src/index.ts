@@ -8,14 +8,17 @@
  */
 import type { RseqAreaView } from './area.js';
 import type { OpCounts } from './backend.js';
-import { throwIfFailed } from './errors.js';
+import { RseqError, throwIfFailed } from './errors.js';
+import { runSelftest, sectionSafety } from './selftest.js';
 import { area, backend, current, field, threadFields } from './thread.js';
-import type { AuxvEntry, BackendKind, DebugCounts, ErrnoTable, FieldAvailability, ProbeReport, RegistrationInfo } from './types.js';
+import type { AuxvEntry, BackendKind, DebugCounts, ErrnoTable, FieldAvailability, ProbeReport, RegistrationInfo, SelftestOptions, SelftestReport } from './types.js';
 
 export { RseqError } from './errors.js';
 export type { RseqErrorCode } from './errors.js';
 export type { RseqAreaView } from './area.js';
 export { ERRNO_CASES } from './types.js';
+export { KNOWN_BROKEN_RELEASES, knownBroken } from './selftest.js';
+export type { KnownBrokenRelease } from './selftest.js';
 export type { IndexMode, OpCounts } from './backend.js';
 export { PerCpuCounter, type PerCpuCounterOptions } from './percpu/counter.js';
 export { PerCpuBuffer, type PerCpuBufferOptions } from './percpu/buffer.js';
@@ -54,6 +57,7 @@ function probe(): ProbeReport {
     area: { access: view.access, byteLength: view.byteLength, reason: view.reason },
     addon: { ...selection.addon },
     host: selection.host,
+    criticalSections: sectionSafety(b),
   };
 }
 
@@ -99,6 +103,13 @@ export interface Rseq {
   opCounts(): OpCounts;
   /** CPU ids the kernel may ever use (/sys/devices/system/cpu/possible). */
   possibleCpus(): number[];
+  /**
+   * An empirical check that this kernel keeps the guarantees the critical
+   * sections rely on (same-CPU preemption, migration and signals abort a
+   * section; the ids track the CPU), within about `budgetMs` (default 2000).
+   * A `broken` verdict makes the package stop running critical sections.
+   */
+  selftest(options?: SelftestOptions): SelftestReport;
 }
 
 export const rseq: Rseq = {
@@ -128,10 +139,15 @@ export const rseq: Rseq = {
     if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 0 || cpu >= CPU_SETSIZE)) {
       throw new RangeError(`fence: CPU ${String(cpu)} is not an integer in [0, ${CPU_SETSIZE})`);
     }
+    const safety = sectionSafety(backend());
+    if (!safety.safe) {
+      throw new RseqError('ERR_RSEQ_SECTIONS_UNSAFE', `rseq.fence: the package runs no critical section on this kernel, so there is none to fence: ${safety.reason ?? ''}`);
+    }
     throwIfFailed(backend().fence(cpu ?? -1), 'membarrier', 'rseq.fence');
   },
   opCounts: () => backend().opCounts(),
   possibleCpus: () => backend().possibleCpus(),
+  selftest: (options) => runSelftest(backend(), options),
 };
 
 export default rseq;

@@ -132,6 +132,29 @@ export interface NativeBinding {
   bindRegion(words: BigInt64Array, kind: number): Omit<BoundRegion, 'fence' | 'crossing'> & { readonly handle?: number };
   /** True for the first call in the process (src/ffi.ts warns once); absent in builds before it. */
   ffiWarnOnce?(): boolean;
+  /**
+   * native/selftest.h on the core's own threads, within about budgetMs (an
+   * integer in [50, 10000], else a TypeError/RangeError); reasons are '' when ok.
+   */
+  selftest(budgetMs: number): { ms: number; checks: Record<'sameCpu' | 'migration' | 'signal' | 'ids', NativeSelftestCheck> };
+  /** 0 no selftest has completed in this process, 1 ok, 2 broken. */
+  selftestVerdict(): number;
+}
+
+/** One check of native/selftest.h (src/types.ts SelftestCheck, with '' for no reason). */
+export interface NativeSelftestCheck {
+  status: 'ok' | 'broken' | 'skipped' | 'inconclusive';
+  reason: string;
+  attempts: number;
+  commits: number;
+  aborts: number;
+  moved: number;
+  expected: number;
+  sum: number;
+  events: number;
+  attributed: number;
+  cpus: number[];
+  ms: number;
 }
 
 // ---------------------------------------------------------------------------

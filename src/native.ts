@@ -10,7 +10,7 @@ import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, R
 import { errnoInfo } from './errors.js';
 import { ffiRegion, ffiRequested, loadFfi, warnFfiUnavailable, type FfiCalls } from './ffi.js';
 import { fieldsFromFeatureSize } from './fields.js';
-import type { NativeBinding, NativeKernel, NativeRegistration } from './native-binding.js';
+import type { NativeBinding, NativeKernel, NativeRegistration, NativeSelftestCheck } from './native-binding.js';
 import type {
   AuxvEntry,
   DebugCounts,
@@ -20,6 +20,8 @@ import type {
   KernelInfo,
   LibcInfo,
   RegistrationInfo,
+  SelftestCheck,
+  SelftestChecks,
 } from './types.js';
 import { ERRNO_CASES } from './types.js';
 
@@ -279,6 +281,15 @@ class NativeBackend implements Backend {
   }
   release(): number {
     return this.#binding.release();
+  }
+  selftest(budgetMs: number): { ms: number; checks: SelftestChecks } {
+    const r = this.#binding.selftest(budgetMs);
+    const check = (c: NativeSelftestCheck): SelftestCheck => ({ ...c, reason: c.reason === '' ? null : c.reason, cpus: [...c.cpus] });
+    return { ms: r.ms, checks: { sameCpu: check(r.checks.sameCpu), migration: check(r.checks.migration), signal: check(r.checks.signal), ids: check(r.checks.ids) } };
+  }
+  selftestVerdict(): 'ok' | 'broken' | null {
+    const v = this.#binding.selftestVerdict();
+    return v === 1 ? 'ok' : v === 2 ? 'broken' : null;
   }
 }
 

@@ -105,6 +105,8 @@ export interface ProbeReport {
    * chosen although the addon loaded (for example rseq denied by seccomp); null otherwise.
    */
   host: { kernel: KernelInfo; libc: LibcInfo } | null;
+  /** Whether the package runs critical sections here (see SectionSafety and `rseq.selftest()`). */
+  criticalSections: SectionSafety;
 }
 
 export interface AuxvEntry {
@@ -170,4 +172,82 @@ export interface DebugCounts {
   areas: number;
   /** Threads currently holding a reference to a registration (libc's or the package's). */
   threads: number;
+}
+
+/** What one check of `rseq.selftest()` found. */
+export type SelftestStatus = 'ok' | 'broken' | 'skipped' | 'inconclusive';
+
+/**
+ * One check of `rseq.selftest()` and its evidence. Counts are summed over the
+ * check's threads: section attempts, commits, kernel aborts, attempts whose id
+ * had changed (moved); `expected` is what the slots must hold and `sum` what
+ * they hold. `events`: sameCpu, involuntary context switches of its threads
+ * (simulator: preemptions); migration, CPU changes seen; signal, signals
+ * handled; ids, CPUs checked. `attributed`: migration, aborts after which the
+ * thread's cpu_id had changed; signal, aborts during which a signal arrived;
+ * ids, mismatches; sameCpu, 0.
+ */
+export interface SelftestCheck {
+  status: SelftestStatus;
+  /** Why it is not ok (broken, skipped, inconclusive); null when ok. */
+  reason: string | null;
+  attempts: number;
+  commits: number;
+  aborts: number;
+  moved: number;
+  expected: number;
+  sum: number;
+  events: number;
+  attributed: number;
+  /** The CPUs it used. */
+  cpus: number[];
+  ms: number;
+}
+
+export interface SelftestChecks {
+  /** Two threads pinned to one CPU, each adding to one shared slot in critical sections. */
+  sameCpu: SelftestCheck;
+  /** Two threads moved between two CPUs while they add to their CPU's slot. */
+  migration: SelftestCheck;
+  /** One thread adding to a slot that its signal handler also writes, under a signal storm. */
+  signal: SelftestCheck;
+  /** cpu_id and cpu_id_start against sched_getcpu() on each allowed CPU. */
+  ids: SelftestCheck;
+}
+
+/** `rseq.selftest()`: does this kernel keep the guarantees the critical sections rely on? */
+export interface SelftestReport {
+  /**
+   * `broken`: a check found sections or ids that the kernel does not protect
+   * (the package then runs no critical section: see `probe().criticalSections`);
+   * `ok`: the same-CPU check saw aborts and every check that ran was ok;
+   * `unknown`: the same-CPU check could not run or saw no abort in time.
+   */
+  criticalSections: 'ok' | 'broken' | 'unknown';
+  /** Why it is not ok; null when ok. */
+  reason: string | null;
+  /** What the table of known-broken releases says of this kernel and architecture, or null. */
+  knownBroken: string | null;
+  backend: BackendKind;
+  simulated: boolean;
+  release: string;
+  arch: string;
+  budgetMs: number;
+  /** Time taken, in milliseconds. */
+  ms: number;
+  checks: SelftestChecks;
+}
+
+export interface SelftestOptions {
+  /** Time allowed, in milliseconds: an integer in [50, 10000] (default 2000); a healthy kernel usually needs far less. */
+  budgetMs?: number;
+}
+
+/** Whether the package runs critical sections on this kernel (`probe().criticalSections`). */
+export interface SectionSafety {
+  /** False: structures take their non-section paths and `fence()` throws ERR_RSEQ_SECTIONS_UNSAFE. */
+  safe: boolean;
+  /** What decided it unsafe: the table of known-broken releases, or a selftest run in this process. */
+  source: 'table' | 'selftest' | null;
+  reason: string | null;
 }
