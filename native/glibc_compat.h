@@ -28,14 +28,53 @@
 
 #ifdef RSEQ_GLIBC_BASE_VERSION
 #define RSEQ_GLIBC_BASE_SYMBOL(name) __asm__(".symver " #name "," #name "@" RSEQ_GLIBC_BASE_VERSION)
+// Every libc function whose default version glibc 2.32-2.34 moved and that
+// also exists under the base version (the names the core may call).
+RSEQ_GLIBC_BASE_SYMBOL(dladdr);
+RSEQ_GLIBC_BASE_SYMBOL(dlerror);
+RSEQ_GLIBC_BASE_SYMBOL(dlopen);
 RSEQ_GLIBC_BASE_SYMBOL(dlsym);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_attr_getguardsize);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_attr_getstack);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_attr_getstacksize);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_attr_setguardsize);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_attr_setstack);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_attr_setstacksize);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_barrier_destroy);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_barrier_init);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_barrier_wait);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_cancel);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_create);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_detach);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_getattr_np);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_join);
 RSEQ_GLIBC_BASE_SYMBOL(pthread_key_create);
 RSEQ_GLIBC_BASE_SYMBOL(pthread_key_delete);
 RSEQ_GLIBC_BASE_SYMBOL(pthread_getspecific);
 RSEQ_GLIBC_BASE_SYMBOL(pthread_setspecific);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_kill);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_mutex_trylock);
 RSEQ_GLIBC_BASE_SYMBOL(pthread_once);
-RSEQ_GLIBC_BASE_SYMBOL(pthread_create);
-RSEQ_GLIBC_BASE_SYMBOL(pthread_join);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_sigmask);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_rwlock_destroy);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_rwlock_init);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_rwlock_rdlock);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_rwlock_tryrdlock);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_rwlock_trywrlock);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_rwlock_unlock);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_rwlock_wrlock);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_spin_destroy);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_spin_init);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_spin_lock);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_spin_trylock);
+RSEQ_GLIBC_BASE_SYMBOL(pthread_spin_unlock);
+RSEQ_GLIBC_BASE_SYMBOL(sem_destroy);
+RSEQ_GLIBC_BASE_SYMBOL(sem_getvalue);
+RSEQ_GLIBC_BASE_SYMBOL(sem_init);
+RSEQ_GLIBC_BASE_SYMBOL(sem_post);
+RSEQ_GLIBC_BASE_SYMBOL(sem_timedwait);
+RSEQ_GLIBC_BASE_SYMBOL(sem_trywait);
+RSEQ_GLIBC_BASE_SYMBOL(sem_wait);
 #undef RSEQ_GLIBC_BASE_SYMBOL
 #endif
 
