@@ -162,13 +162,20 @@ export class PerCpuCounter extends PerCpuBase {
       } else {
         const id = this.id();
         if (id < this.slots) {
-          // The CPU's Int32 lane while it is below 2^30 (an Int32 Atomics.add makes no bigint).
+          // The CPU's Int32 lane while it stays within 2^30 (an Int32 compare-exchange makes no
+          // bigint). Compare-exchange, not add then undo: an amount that a reader has seen in
+          // the lane stays there, so the sum a reader sees never goes down while amounts are positive.
           const li = (this.slotWord(id) + LANE32) * 2;
           const i32 = this.i32;
-          if (n <= LANE32_ADD && n >= -LANE32_ADD && i32[li]! < LANE32_MAX && i32[li]! > -LANE32_MAX) {
-            const now = Atomics.add(i32, li, n) + n;
-            if (now <= LANE32_MAX && now >= -LANE32_MAX) return;
-            Atomics.sub(i32, li, n); // past it: undo; #addAny adds to the CPU's 64-bit word
+          if (n <= LANE32_ADD && n >= -LANE32_ADD) {
+            let cur = i32[li]!;
+            for (;;) {
+              const now = cur + n;
+              if (now > LANE32_MAX || now < -LANE32_MAX) break; // past it: #addAny adds to the CPU's 64-bit word
+              const seen = Atomics.compareExchange(i32, li, cur, now);
+              if (seen === cur) return;
+              cur = seen;
+            }
           }
         }
       }
@@ -200,9 +207,15 @@ export class PerCpuCounter extends PerCpuBase {
       const id = this.id();
       if (id >= this.slots) this.fail('add', REGION_BAD_ID);
       const w = this.slotWord(id) + ATOMICS;
-      const old = Atomics.add(this.words, w, a);
-      if (old <= WORD_GUARD && old >= NEG_WORD_GUARD) return;
-      Atomics.sub(this.words, w, a); // past the guard: undo, and add where the range is checked
+      const words = this.words;
+      // Compare-exchange within the guard (as for the Int32 lane: nothing is added and then taken back).
+      let cur = Atomics.load(words, w);
+      while (cur <= WORD_GUARD && cur >= NEG_WORD_GUARD) {
+        const seen = Atomics.compareExchange(words, w, cur, cur + a);
+        if (seen === cur) return;
+        cur = seen;
+      }
+      // past the guard: add where the range is checked
     }
     this.#addChecked(a);
   }
