@@ -15,7 +15,8 @@
 //
 // Each major's vitest report goes to test-results/vitest-<major>.json and its
 // output to test-results/node-<major>.log; test-results/node-majors.json holds
-// every major's counts. A major whose release cannot be installed, whose build
+// every major's counts. A test file that fails outside its tests (import, hook)
+// counts one failed test. A major whose release cannot be installed, whose build
 // or native tests fail (vitest never runs), whose run exits non-zero without a
 // failed test, or that passes its deadline counts one failed test more: none
 // is ever skipped. Prints `ci: node <version>: N passed, N failed in S s` per
@@ -98,7 +99,7 @@ async function main() {
     const report = path.join(RESULTS, `vitest-${major}.json`);
     const log = path.join(RESULTS, `node-${major}.log`);
     fs.rmSync(report, { force: true });
-    const row = { major, version: null, node: null, passed: 0, failed: 0, skipped: 0, seconds: 0, status: null, problem: null };
+    const row = { major, version: null, node: null, passed: 0, failed: 0, skipped: 0, seconds: 0, status: null, problem: null, brokenFiles: [] };
     rows.push(row);
     const t0 = process.hrtime.bigint();
     let node;
@@ -136,14 +137,19 @@ async function main() {
     }
     if (vitest) {
       row.passed = vitest.numPassedTests;
-      row.failed = vitest.numFailedTests;
+      // A file that failed outside its tests (its import, a beforeAll) leaves them skipped:
+      // each such file counts one failed test.
+      const brokenFiles = (vitest.testResults || []).filter((f) => f.status === 'failed' && !(f.assertionResults || []).some((a) => a.status === 'failed'));
+      row.failed = vitest.numFailedTests + brokenFiles.length;
       row.skipped = vitest.numPendingTests + vitest.numTodoTests;
+      row.brokenFiles = brokenFiles.map((f) => path.relative(ROOT, f.name));
     }
     if (r.timedOut) row.problem = `killed after the ${DEADLINE_MS / 1000} s deadline`;
     else if (r.error) row.problem = `npm did not start: ${r.error}`;
     else if (!vitest && !row.problem) row.problem = `vitest wrote no report (the build or the native tests failed; npm exit ${r.status ?? r.signal})`;
     else if (r.status !== 0 && row.failed === 0) row.problem = `npm test exited ${r.status ?? r.signal} with no failed test (a suite that did not load, or an error outside a test)`;
     if (row.problem && (r.timedOut || row.failed === 0)) row.failed += 1;
+    if (row.brokenFiles && row.brokenFiles.length) console.log(`ci: node ${row.version}: failed outside its tests: ${row.brokenFiles.join(', ')}`);
     if (row.problem) console.log(`ci: node ${row.version}: ${row.problem}`);
     console.log(`ci: node ${row.version}: ${row.passed} passed, ${row.failed} failed${row.skipped ? `, ${row.skipped} skipped` : ''} in ${row.seconds} s`);
   }
