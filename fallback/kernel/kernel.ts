@@ -19,6 +19,7 @@ import { ERRNO_CASES } from '../../src/types.js';
 import { fail, ok, type ErrnoName, type SyscallResult } from '../errno.js';
 import { MemoryFault, SimMemory, USER_SPACE_END } from './memory.js';
 import { LocalMmCid, type MmCidSource } from './mmcid.js';
+import { SliceModel } from './slice.js';
 import {
   kernelProfileFor,
   libcProfileFor,
@@ -290,6 +291,8 @@ export interface MachineOptions {
    * checks rseq_cs fully. Default false.
    */
   rseqDebug?: boolean;
+  /** The `rseq_slice_ext=0` boot option (7.0): the time-slice extension prctl answers ENOTSUPP. Default false. */
+  sliceExtDisabled?: boolean;
 }
 
 /** mulberry32: a small deterministic PRNG for simulated addresses. */
@@ -336,6 +339,8 @@ export class Machine {
   private readonly rseqDebug: boolean;
   private symbols: LibcSymbols | null = null;
   private fatalSignal: FatalSignal | null = null;
+  /** The time-slice extension (7.0; slice.ts): prctl, rseq_slice_yield, grants. */
+  readonly slice: SliceModel;
 
   constructor(options: MachineOptions = {}) {
     this.profile = typeof options.kernel === 'object' ? { ...options.kernel } : kernelProfileFor(options.kernel ?? '6.19');
@@ -356,6 +361,7 @@ export class Machine {
     this.nohzFull = options.nohzFull ?? false;
     this.mmCidSource = options.mmCid ?? this.mmCidLocal;
     this.rseqDebug = options.rseqDebug ?? false;
+    this.slice = new SliceModel(this, options.sliceExtDisabled ?? false);
   }
 
   // -------------------------------------------------------------------------
@@ -430,6 +436,7 @@ export class Machine {
     t.alive = false;
     t.registration = null;
     t.registrationOwner = null;
+    this.slice.reset(t.tid, false);
     this.mmCidLocal.detach(t.tid);
     if (this.mmCidSource !== this.mmCidLocal) this.mmCidSource.detach(t.tid);
     this.memory.unmap(t.tlsBlock);
@@ -528,6 +535,7 @@ export class Machine {
    */
   setAffinity(thread: SimThread | number, cpus: readonly number[]): SyscallResult {
     const t = this.state(thread);
+    this.slice.syscallEntry(t);
     const mask = [...new Set(cpus)].filter((c) => Number.isInteger(c) && c >= 0 && c < this.nrCpus).sort((a, b) => a - b);
     if (mask.length === 0) return fail('EINVAL');
     t.affinity = mask;
@@ -569,6 +577,7 @@ export class Machine {
     const t = this.state(thread);
     const p = this.profile;
     if (!p.hasRseq) return fail('ENOSYS');
+    this.slice.syscallEntry(t);
     if (this.rseqFilter) return fail(this.rseqFilter);
     const addr = toU64(rseq);
     const len = rseqLen >>> 0;
@@ -599,6 +608,7 @@ export class Machine {
       t.ids = { cpuId: RSEQ_CPU_ID_UNINITIALIZED, nodeId: 0, mmCid: 0 };
       t.forceUpdate = false;
       t.pendingEvents = 0;
+      this.slice.reset(t.tid, false);
       return ok();
     }
 
@@ -653,6 +663,8 @@ export class Machine {
 
     t.registration = { addr, len, sig: sg, mode };
     t.registrationOwner = 'other';
+    // 7.0: RSEQ_FLAG_SLICE_EXT_DEFAULT_ON enables the time-slice extension of a v2 registration.
+    this.slice.reset(t.tid, p.sliceExtension && mode === 'v2' && (fl & RSEQ_FLAG_SLICE_EXT_DEFAULT_ON) !== 0);
     t.ids = { cpuId: RSEQ_CPU_ID_UNINITIALIZED, nodeId: 0, mmCid: 0 };
     // rseq_set_notify_resume() / rseq_force_update(): IDs are written before
     // the syscall returns to user space.
@@ -1017,6 +1029,7 @@ export class Machine {
    */
   membarrier(thread: SimThread | number, cmd: number, flags = 0, cpuId = 0): SyscallResult {
     const caller = this.state(thread);
+    this.slice.syscallEntry(caller);
     const mask = this.membarrierMask();
     const hasRseq = (this.profile.membarrierCommands & MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ) !== 0;
     if (cmd === MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ && hasRseq) {

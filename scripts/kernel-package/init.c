@@ -1,9 +1,11 @@
 /*
  * /init of the kernel-package initramfs: a static launcher for node.
  *
- * Mounts /proc, /sys, /dev (devtmpfs) and /tmp, sets PATH, HOME and
- * LD_LIBRARY_PATH (the node binary and its libraries were copied into the
- * initramfs with their host paths), runs `node <entry>` as a child, reaps
+ * Built statically for the guest's architecture (gcc on x86_64,
+ * aarch64-linux-gnu-gcc on aarch64). Mounts /proc, /sys, /dev (devtmpfs) and
+ * /tmp, sets PATH, HOME and LD_LIBRARY_PATH (x86_64: node's libraries at
+ * their host paths; aarch64: Debian's arm64 libraries in
+ * /lib/aarch64-linux-gnu), runs `node <entry>` as a child, reaps
  * every process (it is PID 1), then prints `RSEQ-MATRIX-DONE <status>` for
  * scripts/kernel-matrix.cjs and powers the machine off.
  *
