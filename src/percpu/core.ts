@@ -20,6 +20,8 @@ import { fieldUnavailable } from '../fields.js';
 import { area, backend, current } from '../thread.js';
 import { areaField, type RseqAreaView } from '../area.js';
 import { HEADER_WORDS, KIND_NAME, LOCKED, allocate, notShared, readLayout, type Layout } from './layout.js';
+import { lockedRegion } from './locked.js';
+import { sectionSafety } from '../selftest.js';
 
 /** A claim older than this is revoked by the next thread that needs the slot. */
 export const REVOKE_AFTER_MS = 100;
@@ -122,7 +124,9 @@ export class PerCpuBase {
     }
     const t = current();
     if (this.mode === 'mmcid' && !t.live.mmCid) throw fieldUnavailable('mmCid', t.featureSize);
-    this.region = b.bindRegion(this.words, kind);
+    // Where critical sections are unsafe (src/selftest.ts), the slot-locked path instead.
+    const mode = this.mode;
+    this.region = sectionSafety(b).safe ? b.bindRegion(this.words, kind) : lockedRegion(this.words, this.layout, () => b.currentId(mode));
     this.#view = area();
     this.#idField = areaField(this.#view, this.mode === 'cpu' ? 'cpuId' : 'mmCid');
   }

@@ -1,0 +1,80 @@
+/**
+ * The structures' non-section path: where critical sections are unsafe
+ * (src/selftest.ts sectionSafety: a kernel in the table of known-broken
+ * releases, such as 6.19 on arm64, or a selftest that found them broken), a
+ * structure's operations run the same single-attempt steps as the sections
+ * (fallback/region.ts, shared with the simulator) but each attempt holds the
+ * lock of its slot instead of relying on the kernel to abort it. The locks
+ * live in the structure's own buffer (Layout.locks, SharedSectionLocks.within),
+ * so every thread of the process that binds the structure after the verdict
+ * serialises on them, whichever backend it runs on. Nothing here is a rseq
+ * critical section: no rseq_cs is stored, nothing depends on aborts.
+ *
+ * fence(cpu): takes and releases the slot locks (SharedSectionLocks.fence),
+ * so every operation in flight on the structure has completed when it
+ * returns; the claim protocol of core.ts works unchanged.
+ */
+import * as wt from 'node:worker_threads';
+import { sectionRegion } from '../../fallback/region.js';
+import { SharedSectionLocks } from '../../fallback/shared-sections.js';
+import { OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type BoundRegion, type OpStatus } from '../backend.js';
+import type { Layout } from './layout.js';
+
+/** This thread's lock token: unique in the process, never 0 (as fallback/backend.ts makes it). */
+function token(): number {
+  return (process.pid + wt.threadId + 1) | 0 || 1;
+}
+
+export function lockedRegion(words: BigInt64Array, layout: Layout, currentId: () => number): BoundRegion {
+  const locks = SharedSectionLocks.within(words.buffer as SharedArrayBuffer, layout.locks * 8, layout.slots);
+  const kind = layout.mode;
+  const me = token();
+  /** One attempt under the slot's lock; OP_MOVED when the thread's id is no longer `id`. */
+  const attempt = <T>(id: number, moved: T, body: () => T): T => {
+    locks.acquire(kind, id, me);
+    try {
+      return currentId() === id ? body() : moved;
+    } finally {
+      locks.release(kind, id, me);
+    }
+  };
+  const load = (i: number): bigint => Atomics.load(words, i);
+  const region = sectionRegion(words, layout, {
+    currentId,
+    storeIfEqual: (id, index, expect, newv) =>
+      attempt<OpStatus>(id, OP_MOVED, () => {
+        if (load(index) !== BigInt(expect)) return OP_COMPARE_FAILED;
+        Atomics.store(words, index, BigInt(newv));
+        return OP_COMMITTED;
+      }),
+    speculativeStoreCommit: (id, index, expect, index2, newv2, newv) =>
+      attempt<OpStatus>(id, OP_MOVED, () => {
+        if (load(index) !== BigInt(expect)) return OP_COMPARE_FAILED;
+        Atomics.store(words, index2, BigInt(newv2));
+        Atomics.store(words, index, BigInt(newv));
+        return OP_COMMITTED;
+      }),
+    copyCommit: (id, index, expect, dst, dstOffset, src, srcOffset, length, newv) =>
+      attempt<OpStatus>(id, OP_MOVED, () => {
+        if (load(index) !== BigInt(expect)) return OP_COMPARE_FAILED;
+        dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
+        Atomics.store(words, index, BigInt(newv));
+        return OP_COMMITTED;
+      }),
+    listPop: (id, head, next, count, empty) =>
+      attempt<number>(id, -OP_MOVED, () => {
+        const r = load(head);
+        if (r === BigInt(empty)) return -OP_COMPARE_FAILED;
+        if (BigInt.asUintN(64, r) >= BigInt(count)) return -OP_BAD_INDEX;
+        Atomics.store(words, head, load(next + Number(r)));
+        return Number(r);
+      }),
+  });
+  return {
+    ...region,
+    fence(cpu: number) {
+      locks.fence(cpu < locks.cpus ? cpu : -1, me);
+      return null;
+    },
+  };
+}
