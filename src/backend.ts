@@ -45,6 +45,26 @@ export interface SyscallFailure {
   code: number;
 }
 
+/** What one slice call answered: `value` when `failure` is null. */
+export interface SliceCallResult {
+  value: number;
+  failure: SyscallFailure | null;
+}
+
+/** The time-slice extension's calls on the calling thread (Backend.slice). */
+export interface SliceCalls {
+  /** prctl(PR_RSEQ_SLICE_EXTENSION, GET) (1 enabled, 0 not), or SET with ENABLE ('enable') or 0 ('disable'). */
+  prctl(op: 'get' | 'enable' | 'disable'): SliceCallResult;
+  /** rseq_slice_yield() (syscall 471): 1 when a grant was still active, else 0. */
+  yield(): SliceCallResult;
+  /** slice_ctrl.request = 1 in the calling thread's area. */
+  request(): SyscallFailure | null;
+  /** slice_ctrl.request = 0, then rseq_slice_yield() when granted: 1 when it yielded a grant, else 0. */
+  end(): SliceCallResult;
+  /** The calling thread's slice_ctrl word (request: bit 0, granted: bit 8). */
+  ctrl(): number;
+}
+
 export interface Backend extends PerCpuOps {
   /**
    * Binds a per-CPU structure's memory to the calling thread (see BoundRegion).
@@ -81,6 +101,12 @@ export interface Backend extends PerCpuOps {
   acquire(): RegistrationInfo;
   /** Drop one reference; returns the references the thread still holds. */
   release(): number;
+  /**
+   * The time-slice extension (Linux 7.0) of the calling thread: the raw
+   * calls, each answering what the (real or simulated) kernel answered.
+   * src/slice.ts makes the public API of them.
+   */
+  readonly slice: SliceCalls;
   /**
    * The selftest's checks (src/selftest.ts), within about `budgetMs`
    * milliseconds (already checked: an integer in [50, 10000]).

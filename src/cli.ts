@@ -93,6 +93,13 @@ function probeSections(p: ProbeReport): Section[] {
     ],
     ['fields', fieldRows],
     ['area view', [['access', `${p.area.access}${p.area.byteLength === null ? '' : `, ${p.area.byteLength} bytes`}${p.area.reason ? ` (${p.area.reason})` : ''}`]]],
+    [
+      'time-slice extension (this thread)',
+      [
+        ['available', p.sliceExtension.available ? `yes${p.sliceExtension.enabled ? ', enabled' : ', not enabled'}` : `no: ${p.sliceExtension.error?.message ?? '-'}`],
+        ['rseq_slice_yield', p.sliceExtension.yieldErrno === 'none' ? 'available (syscall 471)' : `unavailable (syscall 471 gave ${p.sliceExtension.yieldErrno})`],
+      ],
+    ],
     ['critical sections', [['run', p.criticalSections.safe ? 'yes' : `no (${p.criticalSections.source}): ${p.criticalSections.reason ?? ''}`]]],
   ];
   if (p.host) {

@@ -12,6 +12,7 @@ export type RseqErrorCode =
   | 'ERR_RSEQ_SYSCALL'
   | 'ERR_RSEQ_BUFFER_FULL'
   | 'ERR_RSEQ_POOL_NOT_TAKEN'
+  | 'ERR_RSEQ_SLICE_NOT_ENABLED'
   | 'ERR_RSEQ_CORRUPT'
   | 'ERR_RSEQ_SECTIONS_UNSAFE'
   | 'ERR_RSEQ_METRICS_CARDINALITY'
@@ -52,6 +53,18 @@ const SENTENCES: Record<string, Record<string, string>> = {
   sched_setaffinity: {
     EINVAL: 'none of the CPUs given is one this thread may run on (EINVAL): see the CPUs allowed by the cgroup or cpuset',
     EPERM: 'the thread may not change its CPU affinity (EPERM)',
+  },
+  'slice-extension': {
+    EINVAL:
+      'this kernel has no rseq time-slice extension (prctl PR_RSEQ_SLICE_EXTENSION answered EINVAL): it needs Linux 7.0 or later',
+    ENOTSUPP: 'the rseq time-slice extension is turned off on this kernel (ENOTSUPP): the rseq_slice_ext= boot option disabled it',
+    ENXIO:
+      'the kernel has no rseq area of this thread to extend time slices with (ENXIO): the thread is not registered, or registered with the legacy 32-byte length',
+    EPERM: 'a seccomp filter denies the prctl that enables the rseq time-slice extension (EPERM)',
+  },
+  rseq_slice_yield: {
+    ENOSYS: 'this kernel has no rseq_slice_yield system call (ENOSYS): the time-slice extension needs Linux 7.0 or later',
+    EPERM: 'a seccomp filter denies rseq_slice_yield (EPERM)',
   },
   membarrier: {
     EINVAL: 'this kernel has no membarrier support for rseq (EINVAL): it needs Linux 5.10 or later',

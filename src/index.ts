@@ -10,12 +10,14 @@ import type { RseqAreaView } from './area.js';
 import type { OpCounts } from './backend.js';
 import { RseqError, throwIfFailed } from './errors.js';
 import { runSelftest, sectionSafety } from './selftest.js';
+import { sliceExtension, sliceStatus, type SliceExtension } from './slice.js';
 import { area, backend, current, field, threadFields } from './thread.js';
 import type { AuxvEntry, BackendKind, DebugCounts, ErrnoTable, FieldAvailability, ProbeReport, RegistrationInfo, SelftestOptions, SelftestReport } from './types.js';
 
 export { RseqError } from './errors.js';
 export type { RseqErrorCode } from './errors.js';
 export type { RseqAreaView } from './area.js';
+export type { SliceExtension } from './slice.js';
 export { ERRNO_CASES } from './types.js';
 export { KNOWN_BROKEN_RELEASES, knownBroken } from './selftest.js';
 export type { KnownBrokenRelease } from './selftest.js';
@@ -55,6 +57,7 @@ function probe(): ProbeReport {
     fields: b.fields(),
     thread: threadFields(),
     area: { access: view.access, byteLength: view.byteLength, reason: view.reason },
+    sliceExtension: sliceStatus(b),
     addon: { ...selection.addon },
     host: selection.host,
     criticalSections: sectionSafety(b),
@@ -104,6 +107,11 @@ export interface Rseq {
   /** CPU ids the kernel may ever use (/sys/devices/system/cpu/possible). */
   possibleCpus(): number[];
   /**
+   * The time-slice extension (Linux 7.0) of the calling thread: enable() once,
+   * then request() ... end() (or run(fn)) around a short region.
+   */
+  readonly sliceExtension: SliceExtension;
+  /**
    * An empirical check that this kernel keeps the guarantees the critical
    * sections rely on (same-CPU preemption, migration and signals abort a
    * section; the ids track the CPU), within about `budgetMs` (default 2000).
@@ -147,6 +155,7 @@ export const rseq: Rseq = {
   },
   opCounts: () => backend().opCounts(),
   possibleCpus: () => backend().possibleCpus(),
+  sliceExtension,
   selftest: (options) => runSelftest(backend(), options),
 };
 

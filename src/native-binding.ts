@@ -132,6 +132,20 @@ export interface NativeBinding {
   bindRegion(words: BigInt64Array, kind: number): Omit<BoundRegion, 'fence' | 'crossing'> & { readonly handle?: number };
   /** True for the first call in the process (src/ffi.ts warns once); absent in builds before it. */
   ffiWarnOnce?(): boolean;
+  // The time-slice extension (native/slice_binding.cc). A failed call throws an
+  // Error with `.code` = errno name (ENOTSUPP for 524) and `.errno` = number.
+  /** prctl(PR_RSEQ_SLICE_EXTENSION, GET): 1 enabled, 0 not. */
+  sliceGet(): number;
+  /** prctl(PR_RSEQ_SLICE_EXTENSION, SET, enable ? ENABLE : 0). */
+  sliceSet(enable: boolean): void;
+  /** rseq_slice_yield() (syscall 471): 1 when a grant was still active. */
+  sliceYield(): number;
+  /** slice_ctrl.request = 1 in the calling thread's area (ENXIO without a registration). */
+  sliceRequest(): void;
+  /** slice_ctrl.request = 0, then rseq_slice_yield() when granted: 1 when it yielded. */
+  sliceEnd(): number;
+  /** The calling thread's slice_ctrl word. */
+  sliceCtrl(): number;
   /**
    * native/selftest.h on the core's own threads, within about budgetMs (an
    * integer in [50, 10000], else a TypeError/RangeError); reasons are '' when ok.

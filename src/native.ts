@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REGION_KIND_CODE } from './backend.js';
+import type { SliceCallResult, SliceCalls } from './backend.js';
 import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from './backend.js';
 import { errnoInfo } from './errors.js';
 import { ffiRegion, ffiRequested, loadFfi, warnFfiUnavailable, type FfiCalls } from './ffi.js';
@@ -119,6 +120,38 @@ function syscallFailure(call: () => void): SyscallFailure | null {
     if (typeof e.code === 'string' && typeof e.errno === 'number') return { errno: e.code, code: e.errno };
     throw err;
   }
+}
+
+/** A binding call answering a number, or the errno it threw (see syscallFailure). */
+function sliceResult(call: () => number): SliceCallResult {
+  let value = 0;
+  const failure = syscallFailure(() => {
+    value = call();
+  });
+  return { value: failure === null ? value : 0, failure };
+}
+
+/** The time-slice extension's calls over the addon (native/slice_binding.cc), one object per binding. */
+const SLICE_CALLS = new WeakMap<NativeBinding, SliceCalls>();
+function nativeSlice(binding: NativeBinding): SliceCalls {
+  let calls = SLICE_CALLS.get(binding);
+  if (calls === undefined) {
+    calls = {
+      prctl: (op) =>
+        op === 'get'
+          ? sliceResult(() => binding.sliceGet())
+          : sliceResult(() => {
+              binding.sliceSet(op === 'enable');
+              return 0;
+            }),
+      yield: () => sliceResult(() => binding.sliceYield()),
+      request: () => syscallFailure(() => binding.sliceRequest()),
+      end: () => sliceResult(() => binding.sliceEnd()),
+      ctrl: () => binding.sliceCtrl(),
+    };
+    SLICE_CALLS.set(binding, calls);
+  }
+  return calls;
 }
 
 /** The addon's raw kernel figures as the public KernelInfo (0 from getauxval means absent). */
@@ -281,6 +314,9 @@ class NativeBackend implements Backend {
   }
   release(): number {
     return this.#binding.release();
+  }
+  get slice(): SliceCalls {
+    return nativeSlice(this.#binding);
   }
   selftest(budgetMs: number): { ms: number; checks: SelftestChecks } {
     const r = this.#binding.selftest(budgetMs);

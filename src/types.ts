@@ -82,6 +82,21 @@ export interface ThreadFields {
   mmCid: number | null;
 }
 
+/**
+ * The time-slice extension of Linux 7.0 for the calling thread, as
+ * prctl(PR_RSEQ_SLICE_EXTENSION, GET) and rseq_slice_yield() answer.
+ */
+export interface SliceExtensionInfo {
+  /** The prctl answered: the kernel offers the extension to this thread. */
+  available: boolean;
+  /** Enabled for this thread (`rseq.sliceExtension.enable()`). */
+  enabled: boolean;
+  /** Why it is not available: the prctl's errno with a sentence (EINVAL before 7.0); null when available. */
+  error: ErrnoInfo | null;
+  /** What rseq_slice_yield() (syscall 471) answered: `none` when it exists, `ENOSYS` before 7.0. */
+  yieldErrno: string;
+}
+
 /** How `rseq.area()` reads the thread's `struct rseq`. */
 export type AreaAccess = 'external-buffer' | 'native-calls' | 'simulated-memory' | 'none';
 
@@ -98,6 +113,8 @@ export interface ProbeReport {
   fields: FieldAvailability;
   thread: ThreadFields;
   area: { access: AreaAccess; byteLength: number | null; reason: string | null };
+  /** The time-slice extension (Linux 7.0) as the kernel offers it to this thread (`rseq.sliceExtension`). */
+  sliceExtension: SliceExtensionInfo;
   /** `file`: the addon that loaded, relative to the package (`prebuilds/linux-x64/node.napi.glibc.node`, `build/Release/rseq.node`) or the RSEQ_ADDON path; null when none did. */
   addon: { loaded: boolean; error: string | null; file: string | null };
   /**

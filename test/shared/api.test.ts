@@ -42,6 +42,8 @@ describe.skipIf(skipShared)(`public API on the ${project} backend`, () => {
     expect(Object.keys(p.registration).sort()).toEqual(['error', 'length', 'owner', 'signature']);
     expect(Object.keys(p.fields).sort()).toEqual(['cpuId', 'cpuIdStart', 'mmCid', 'nodeId', 'sliceCtrl']);
     expect(Object.keys(p.thread).sort()).toEqual(['cpuId', 'cpuIdStart', 'mmCid', 'nodeId']);
+    expect(Object.keys(p)).toContain('sliceExtension');
+    expect(Object.keys(p.sliceExtension).sort()).toEqual(['available', 'enabled', 'error', 'yieldErrno']);
     expect(['x86_64', 'aarch64']).toContain(p.arch);
   });
 
