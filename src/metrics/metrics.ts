@@ -437,26 +437,36 @@ export class Histogram extends Metric {
   /** A child bound to one label set: its observe() is a bucket search and two stores into this thread's lane. */
   labels(...values: (string | number)[] | [Labels]): { observe(value: number): void; startTimer(): () => number } {
     const l = this.childLabels(values);
-    const bounds = this.buckets;
+    const bounds = Float64Array.from(this.buckets);
     const nb = bounds.length;
     const name = this.name;
     const targets = [this.b, ...this.more].map((b) => [b, this.slot(b, l)] as const);
     const lane = targets.length === 1 ? this.b.lane : null;
     const first = targets[0]![1];
-    const observe = (v: number): void => {
-      if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`rseq/metrics: ${name}.observe() needs a number, not ${String(v)}`);
-      let i = 0;
-      while (i < nb && v > bounds[i]!) i++;
-      if (lane !== null) {
-        lane[first + i] = lane[first + i]! + 1;
-        lane[first + nb + 1] = lane[first + nb + 1]! + v;
-        return;
-      }
-      for (const [b, slot] of targets) {
-        add(b, slot + i, 1);
-        add(b, slot + nb + 1, v);
-      }
+    const sumSlot = first + nb + 1;
+    const fail = (v: unknown): never => {
+      throw new TypeError(`rseq/metrics: ${name}.observe() needs a number, not ${String(v)}`);
     };
+    // One registry and a lane of this thread's own: a bucket search over a
+    // Float64Array and two plain adds; otherwise every binding, each through add().
+    const observe: (v: number) => void =
+      lane !== null
+        ? (v: number): void => {
+            if (typeof v !== 'number' || v !== v) fail(v);
+            let i = 0;
+            while (i < nb && v > bounds[i]!) i++;
+            lane[first + i] += 1;
+            lane[sumSlot] += v;
+          }
+        : (v: number): void => {
+            if (typeof v !== 'number' || v !== v) fail(v);
+            let i = 0;
+            while (i < nb && v > bounds[i]!) i++;
+            for (const [b, slot] of targets) {
+              add(b, slot + i, 1);
+              add(b, slot + nb + 1, v);
+            }
+          };
     return { observe, startTimer: () => timer((s) => observe(s)) };
   }
 
