@@ -1,7 +1,7 @@
 /**
  * The `rseq` command: `npx rseq probe [--json]`, `npx rseq auxv [--json]`,
  * `npx rseq errno-table [--json]`, `npx rseq errno-check [--json] [--kernel X]`,
- * `npx rseq crosscheck [--json] [--kernel X] [--libc Y] [--seed N]`.
+ * `npx rseq crosscheck [--json] [--kernel X] [--libc Y] [--arch A] [--seed N]`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,7 +24,8 @@ commands:
   errno-check   those answers against the simulator's profile of this kernel
                 [--kernel RELEASE] [--no-child]; exit 1 when an answer differs
   crosscheck    the same cases on this kernel and on the simulator configured as this host
-                [--kernel RELEASE] [--libc PROFILE] [--seed N]; exit 1 when a case differs
+                [--kernel RELEASE] [--libc PROFILE] [--arch aarch64|x86_64] [--seed N];
+                exit 1 when a case differs
 
 options:
   --json        one JSON object on standard output

@@ -9,7 +9,12 @@
  * `glibc-2.36-debian`, __rseq_size 0 is the tunable-off profile, musl is
  * `musl`); CPUs = the possible CPUs, NUMA nodes from /sys/devices/system/node.
  * `kernel` / `libc` options force a profile instead (a wrong one must make
- * cases differ: that is how the check shows it can fail).
+ * cases differ: that is how the check shows it can fail). `arch` chooses
+ * the simulated architecture (default the host's): the hardware side stays
+ * this machine, values that belong to an architecture (the signature) are
+ * compared as "its architecture's RSEQ_SIG", so `--kernel 6.19 --arch
+ * aarch64` differs from this host exactly where that profile breaks the
+ * sections (group 7) when `--kernel 6.19` alone matches here.
  *
  * Groups of cases (see the files in src/crosscheck/):
  * 1. probe: rseq syscall, feature size, alignment, live fields,
@@ -28,6 +33,9 @@
  *    and the same sampled in every concurrency worker.
  * 6. abort: SIGPROF-interrupted sections on the hardware leave memory as the
  *    kernel model predicts for an abort at some step (abort.ts).
+ * 7. sections: the selftest's checks on both sides (same-CPU preemption,
+ *    migration and signals abort sections; the ids track the CPU) and the
+ *    table of known-broken releases (sections.ts).
  *
  * Everything runs synchronously (workers are awaited with Atomics.wait).
  * The report (`--json`) is a CrosscheckReport (src/crosscheck/report.ts):
@@ -37,15 +45,16 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSimulatorBackend, type SimulatorBackend } from '../fallback/backend.js';
-import { kernelProfileFor, libcProfileFor, type Arch } from '../fallback/kernel/profiles.js';
+import { kernelProfileFor, libcProfileFor, RSEQ_SIG, type Arch } from '../fallback/kernel/profiles.js';
 import type { Backend } from './backend.js';
 import { abortCases } from './crosscheck/abort.js';
 import { abortSpecs, type AbortTally } from './crosscheck/abort-spec.js';
 import type { AbortJob } from './crosscheck/abort-worker.js';
 import type { ConcurrencyJob, ConcurrencyReport, ConcurrencyTask } from './crosscheck/concurrency-worker.js';
-import { chooseSimulator, describeHost, processThreads, type SimulatorChoice } from './crosscheck/host.js';
+import { archName, chooseSimulator, describeHost, processThreads, type SimulatorChoice } from './crosscheck/host.js';
 import { checkOps } from './crosscheck/ops.js';
 import { renderReport, type CrosscheckCase, type CrosscheckReport, type HostDescription } from './crosscheck/report.js';
+import { sectionCases } from './crosscheck/sections.js';
 import { runWorkersSync, type WorkerOutcome } from './crosscheck/workers.js';
 import { PerCpuBuffer, PerCpuCounter, PerCpuPool } from './index.js';
 import { childErrnoTable } from './errno-check.js';
@@ -63,6 +72,8 @@ export interface CrosscheckOptions {
   kernel?: string;
   /** Force the simulator's libc profile (`musl`, `glibc-2.41`, ...). */
   libc?: string;
+  /** The simulated architecture (default: the host's). */
+  arch?: Arch;
   seed?: number;
   /** Operation sequences per mode, and calls per sequence. */
   sequences?: number;
@@ -77,6 +88,8 @@ export interface CrosscheckOptions {
   abortBudgetMs?: number;
   abortCopyLength?: number;
   abortSimAttempts?: number;
+  /** Sections group: the selftest's time budget on the hardware (default 2000 ms). */
+  sectionsBudgetMs?: number;
   /** Run the GLIBC_TUNABLES=glibc.pthread.rseq=0 child (default true). */
   errnoChild?: boolean;
   /** Milliseconds to wait for a batch of workers. */
@@ -103,7 +116,25 @@ function row(group: CrosscheckCase['group'], name: string, hardware: string, sim
   return { group, case: name, hardware, simulator, verdict: hardware === simulator ? 'match' : 'mismatch', ...(detail === undefined ? {} : { detail }) };
 }
 
-function probeCases(native: Backend, sim: Backend): CrosscheckCase[] {
+/**
+ * A signature in words ("0x53053053 (x86_64 RSEQ_SIG)"), and what is
+ * compared: "the architecture's RSEQ_SIG" when it is that, else the value.
+ * Each side is held to its own architecture's signature, so a simulated
+ * aarch64 matches an x86_64 host where both register their own.
+ */
+function signature(v: number | null, arch: Arch): { text: string; key: string } {
+  if (v === null) return { text: '-', key: '-' };
+  const hex = `0x${v.toString(16)}`;
+  return v === RSEQ_SIG[arch] ? { text: `${hex} (${arch} RSEQ_SIG)`, key: 'RSEQ_SIG' } : { text: hex, key: hex };
+}
+
+function signatureRow(group: CrosscheckCase['group'], name: string, hw: number | null, hwArch: Arch, sim: number | null, simArch: Arch): CrosscheckCase {
+  const h = signature(hw, hwArch);
+  const s = signature(sim, simArch);
+  return { group, case: name, hardware: h.text, simulator: s.text, verdict: h.key === s.key ? 'match' : 'mismatch' };
+}
+
+function probeCases(native: Backend, sim: Backend, hwArch: Arch, simArch: Arch): CrosscheckCase[] {
   const hk = native.kernel();
   const sk = sim.kernel();
   const hr = native.registration();
@@ -120,14 +151,14 @@ function probeCases(native: Backend, sim: Backend): CrosscheckCase[] {
     row('probe', 'probe: live fields', liveList(native.fields()), liveList(sim.fields())),
     row('probe', 'probe: registration owner', hr.owner, sr.owner),
     row('probe', 'probe: registration length', dash(hr.length), dash(sr.length)),
-    row('probe', 'probe: registration signature', hex(hr.signature), hex(sr.signature)),
+    signatureRow('probe', 'probe: registration signature', hr.signature, hwArch, sr.signature, simArch),
     row('probe', 'probe: libc family', hl.family, sl.family),
     row('probe', 'probe: __rseq_size', dash(hl.rseqSize), dash(sl.rseqSize)),
     row('probe', 'probe: membarrier commands', hex(hk.membarrierCommands), hex(sk.membarrierCommands)),
   ];
 }
 
-function errnoCases(label: string, hw: ErrnoTable | { error: string }, sim: ErrnoTable): CrosscheckCase[] {
+function errnoCases(label: string, hw: ErrnoTable | { error: string }, sim: ErrnoTable, hwArch: Arch, simArch: Arch): CrosscheckCase[] {
   const out: CrosscheckCase[] = [];
   const fmt = (c: { ret: number; errno: string | null } | undefined): string => (c === undefined ? 'missing' : c.ret === 0 ? '0' : `-1 ${c.errno}`);
   if ('error' in hw) {
@@ -135,7 +166,7 @@ function errnoCases(label: string, hw: ErrnoTable | { error: string }, sim: Errn
     return out;
   }
   out.push(row('errno', `errno (${label}): scratch thread owner`, hw.ownerAtStart, sim.ownerAtStart));
-  out.push(row('errno', `errno (${label}): signature`, `0x${hw.signature.toString(16)}`, `0x${sim.signature.toString(16)}`));
+  out.push(signatureRow('errno', `errno (${label}): signature`, hw.signature, hwArch, sim.signature, simArch));
   for (const c of sim.cases) {
     out.push(row('errno', `errno (${label}): ${c.case}`, fmt(hw.cases.find((h) => h.case === c.case)), fmt(c)));
   }
@@ -277,9 +308,10 @@ export function runCrosscheck(options: CrosscheckOptions = {}): CrosscheckReport
   if (!loaded.ok) throw new CrosscheckUnavailableError(loaded.reason);
   const native = loaded.backend;
   const host = describeHost(native);
-  const choice: SimulatorChoice = chooseSimulator(host, { kernel: options.kernel, libc: options.libc });
+  const choice: SimulatorChoice = chooseSimulator(host, { kernel: options.kernel, libc: options.libc, arch: options.arch });
   const cfg = choice.config;
   const arch = (cfg.arch === 'aarch64' ? 'aarch64' : 'x86_64') as Arch;
+  const hostArch: Arch = archName(host.arch) ?? 'x86_64';
   const simFor = (libc: string, abortRate = 0): SimulatorBackend =>
     createSimulatorBackend({
       kernel: choice.kernel as string, // a release string, or a KernelProfile adjusted to the auxv (Machine takes both)
@@ -308,16 +340,16 @@ export function runCrosscheck(options: CrosscheckOptions = {}): CrosscheckReport
   const simAffinity = sim.getAffinity();
   try {
     // 1. Probe.
-    timed('probe', () => cases.push(...probeCases(native, sim)));
+    timed('probe', () => cases.push(...probeCases(native, sim, hostArch, arch)));
 
     // 2. Errno tables.
     timed('errno', () => {
       if (options.errnoChild === false) {
         skipped.push({ case: 'errno (rseq=0)', reason: 'the child process was turned off by the caller' });
       } else {
-        cases.push(...errnoCases('rseq=0', childErrnoTable(), simFor(cfg.libcTunableOff).errnoTable()));
+        cases.push(...errnoCases('rseq=0', childErrnoTable(), simFor(cfg.libcTunableOff).errnoTable(), hostArch, arch));
       }
-      cases.push(...errnoCases('libc', native.errnoTable(), sim.errnoTable()));
+      cases.push(...errnoCases('libc', native.errnoTable(), sim.errnoTable(), hostArch, arch));
     });
 
     // 3. Operations, pinned to the first allowed CPU.
@@ -344,7 +376,7 @@ export function runCrosscheck(options: CrosscheckOptions = {}): CrosscheckReport
       };
       const hw = runConcurrency({ ...process.env, RSEQ_BACKEND: 'native' }, host, o);
       const sm = runConcurrency(
-        { ...process.env, RSEQ_BACKEND: 'simulator', RSEQ_SIM_KERNEL: choice.kernelEnv, RSEQ_SIM_LIBC: cfg.libc, RSEQ_SIM_ABORT_RATE: '64' },
+        { ...process.env, RSEQ_BACKEND: 'simulator', RSEQ_SIM_KERNEL: choice.kernelEnv, RSEQ_SIM_LIBC: cfg.libc, RSEQ_SIM_ARCH: arch, RSEQ_SIM_ABORT_RATE: '64' },
         host,
         o,
       );
@@ -380,21 +412,30 @@ export function runCrosscheck(options: CrosscheckOptions = {}): CrosscheckReport
       const model = { kernel: choice.kernel, libc: cfg.libc, arch, cpus: cfg.cpus, nodes: cfg.nodes };
       cases.push(...abortCases(specs, hw, model, options.abortSimAttempts ?? 64));
     });
+
+    // 7. Sections: the selftest's checks on both sides, on a fresh simulated
+    // machine (its verdict stays in that backend), and the table.
+    timed('sections', () => {
+      native.setAffinity(originalAffinity);
+      cases.push(...sectionCases({ backend: native, arch: hostArch }, { backend: simFor(cfg.libc), arch }, options.sectionsBudgetMs ?? 2000));
+    });
   } finally {
     native.setAffinity(originalAffinity);
   }
-  const order: CrosscheckCase['group'][] = ['probe', 'errno', 'ops', 'concurrency', 'invariants', 'abort'];
+  const order: CrosscheckCase['group'][] = ['probe', 'errno', 'ops', 'concurrency', 'invariants', 'abort', 'sections'];
   cases.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
   const mismatches = cases.filter((c) => c.verdict === 'mismatch').length;
   return { ok: mismatches === 0, mismatches, seed, host, simulator: cfg, cases, skipped, seconds };
 }
 
-export const CROSSCHECK_USAGE = `usage: rseq crosscheck [--json] [--kernel RELEASE] [--libc PROFILE] [--seed N]
+export const CROSSCHECK_USAGE = `usage: rseq crosscheck [--json] [--kernel RELEASE] [--libc PROFILE] [--arch ARCH] [--seed N]
 
 Runs the same cases on this machine's kernel (the native backend) and on the
 simulator configured as this host, and prints them side by side.
   --kernel RELEASE  force the simulator's kernel profile (e.g. 4.18, 6.3, 7.0)
   --libc PROFILE    force the simulator's libc profile (e.g. musl, glibc-2.41)
+  --arch ARCH       the simulated architecture, aarch64 or x86_64 (default: this host's);
+                    --kernel 6.19 --arch aarch64 shows which cases 6.19's arm64 defect breaks
   --seed N          seed of the operation sequences (default ${DEFAULT_SEED})
   --json            the report as one JSON object
 Exit status: 0 every case matches, 1 a case differs, 2 the check cannot run here.
@@ -402,11 +443,11 @@ Exit status: 0 every case matches, 1 a case differs, 2 the check cannot run here
 
 /** The CLI command: returns the exit status. */
 export function crosscheckCommand(args: readonly string[], json: boolean, out: (s: string) => void): number {
-  let values: { kernel?: string; libc?: string; seed?: string; help?: boolean };
+  let values: { kernel?: string; libc?: string; arch?: string; seed?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...args],
-      options: { kernel: { type: 'string' }, libc: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { kernel: { type: 'string' }, libc: { type: 'string' }, arch: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: false,
     }));
@@ -426,6 +467,15 @@ export function crosscheckCommand(args: readonly string[], json: boolean, out: (
       return 2;
     }
   }
+  let arch: Arch | undefined;
+  if (values.arch !== undefined) {
+    const a = archName(values.arch);
+    if (a === null) {
+      process.stderr.write(`rseq crosscheck: --arch must be aarch64 or x86_64 (or arm64, x64), not ${values.arch}\n`);
+      return 2;
+    }
+    arch = a;
+  }
   try {
     if (values.kernel !== undefined) kernelProfileFor(values.kernel);
     if (values.libc !== undefined) libcProfileFor(values.libc);
@@ -435,7 +485,7 @@ export function crosscheckCommand(args: readonly string[], json: boolean, out: (
   }
   let report: CrosscheckReport;
   try {
-    report = runCrosscheck({ kernel: values.kernel, libc: values.libc, seed, log: json ? undefined : (l) => process.stderr.write(`${l}\n`) });
+    report = runCrosscheck({ kernel: values.kernel, libc: values.libc, arch, seed, log: json ? undefined : (l) => process.stderr.write(`${l}\n`) });
   } catch (e) {
     if (e instanceof CrosscheckUnavailableError) {
       process.stderr.write(`${e.message}\n`);

@@ -5,9 +5,25 @@
  * nodes from /sys.
  */
 import * as fs from 'node:fs';
-import { kernelProfileFor, libcProfileFor, type KernelProfile } from '../../fallback/kernel/profiles.js';
+import { kernelProfileFor, libcProfileFor, type Arch, type KernelProfile } from '../../fallback/kernel/profiles.js';
 import type { Backend } from '../backend.js';
 import type { HostDescription, SimulatorConfig } from './report.js';
+
+/**
+ * The simulator's architecture for a name (x86_64, aarch64, or Node's x64,
+ * arm64), or null for any other.
+ */
+export function archName(name: string): Arch | null {
+  const v = name.trim().toLowerCase();
+  if (v === 'x86_64' || v === 'x64') return 'x86_64';
+  if (v === 'aarch64' || v === 'arm64') return 'aarch64';
+  return null;
+}
+
+/** The simulated architecture for the host's (the addon has sections for x86_64 and aarch64 only). */
+function simArch(hostArch: string): Arch {
+  return archName(hostArch) ?? 'x86_64';
+}
 
 /** "0-3,8" -> [0, 1, 2, 3, 8] */
 export function parseCpuList(list: string): number[] {
@@ -124,13 +140,13 @@ export function kernelProfileForHost(host: { release: string; featureSize: numbe
 }
 
 /**
- * The simulator configuration for this host, or with the kernel / libc
- * forced. The kernel profile is the one of the host's release; where the
+ * The simulator configuration for this host, or with the kernel, libc or
+ * architecture forced. The kernel profile is the one of the host's release; where the
  * auxv (AT_RSEQ_FEATURE_SIZE / AT_RSEQ_ALIGN) disagrees with it (a vendor
  * kernel with backports), the profile takes the auxv's values and the
  * adjustment is listed. A forced kernel is taken as is.
  */
-export function chooseSimulator(host: HostDescription, forced: { kernel?: string; libc?: string }): SimulatorChoice {
+export function chooseSimulator(host: HostDescription, forced: { kernel?: string; libc?: string; arch?: Arch }): SimulatorChoice {
   const adjusted: string[] = [];
   let kernel: string | KernelProfile;
   let profile: KernelProfile;
@@ -160,9 +176,10 @@ export function chooseSimulator(host: HostDescription, forced: { kernel?: string
       libcTunableOff: tunableOffName(libc),
       cpus,
       nodes,
-      arch: host.arch,
+      arch: forced.arch ?? simArch(host.arch),
       kernelFrom: forced.kernel ? 'forced' : 'host',
       libcFrom: forced.libc ? 'forced' : 'host',
+      archFrom: forced.arch ? 'forced' : 'host',
       adjusted,
     },
   };

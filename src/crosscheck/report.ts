@@ -5,7 +5,7 @@
 
 export type Verdict = 'match' | 'mismatch';
 
-export type CaseGroup = 'probe' | 'errno' | 'ops' | 'concurrency' | 'invariants' | 'abort';
+export type CaseGroup = 'probe' | 'errno' | 'ops' | 'concurrency' | 'invariants' | 'abort' | 'sections';
 
 export interface CrosscheckCase {
   group: CaseGroup;
@@ -30,10 +30,12 @@ export interface SimulatorConfig {
   libcTunableOff: string;
   cpus: number;
   nodes: number;
+  /** The simulated architecture: the host's, or `--arch`. */
   arch: string;
-  /** Where the profiles came from: `host` (probe, auxv, /sys) or `forced` (--kernel / --libc). */
+  /** Where the profiles came from: `host` (probe, auxv, /sys) or `forced` (--kernel / --libc / --arch). */
   kernelFrom: 'host' | 'forced';
   libcFrom: 'host' | 'forced';
+  archFrom: 'host' | 'forced';
   /** Adjustments made to the kernel profile so that it matches the host's auxv, if any. */
   adjusted: string[];
 }
@@ -80,7 +82,7 @@ export function renderReport(r: CrosscheckReport): string {
   );
   lines.push(
     `simulator: kernel profile ${s.kernelProfile} (${s.release}, ${s.kernelFrom}${s.adjusted.length ? `; ${s.adjusted.join(', ')}` : ''}), ` +
-      `libc ${s.libc} (${s.libcFrom}; rseq=0 child: ${s.libcTunableOff}), ${s.cpus} CPUs, ${s.nodes} node(s), ${s.arch}`,
+      `libc ${s.libc} (${s.libcFrom}; rseq=0 child: ${s.libcTunableOff}), ${s.cpus} CPUs, ${s.nodes} node(s), ${s.arch}${s.archFrom === 'forced' ? ' (forced)' : ''}`,
   );
   lines.push(`seed: ${r.seed}`);
   lines.push('');
