@@ -24,7 +24,7 @@ interface Report {
   mismatches: number;
   seed: number;
   host: { release: string; arch: string; featureSize: number | null; possibleCpus: number[]; allowedCpus: number[]; nodes: number; libc: { family: string } };
-  simulator: { kernelProfile: string; release: string; libc: string; libcTunableOff: string; cpus: number; nodes: number; kernelFrom: string; libcFrom: string };
+  simulator: { kernelProfile: string; release: string; libc: string; libcTunableOff: string; cpus: number; nodes: number; arch: string; kernelFrom: string; libcFrom: string; archFrom: string };
   cases: Case[];
   skipped: Array<{ case: string; reason: string }>;
   seconds: Record<string, number>;
@@ -74,7 +74,7 @@ describe.skipIf(skipNative)('rseq crosscheck', () => {
       expect(typeof c.simulator).toBe('string');
     }
     const groups = new Set(rep.cases.map((c) => c.group));
-    expect([...groups].sort()).toEqual(['abort', 'concurrency', 'errno', 'invariants', 'ops', 'probe']);
+    expect([...groups].sort()).toEqual(['abort', 'concurrency', 'errno', 'invariants', 'ops', 'probe', 'sections']);
     const names = rep.cases.map((c) => c.case);
     for (const n of [
       'probe: feature size',
@@ -87,12 +87,19 @@ describe.skipIf(skipNative)('rseq crosscheck', () => {
       'ops cpu: wrong id',
       'ops cpu: final memory',
       'abort: signals abort sections, retries commit',
+      'sections: same-CPU preemption aborts',
+      'sections: migration aborts',
+      'sections: signals abort',
+      'sections: ids track the CPU',
+      'sections: known-broken table',
     ]) {
       expect(names).toContain(n);
     }
     expect(names.some((n) => n.startsWith('concurrency: PerCpuCounter'))).toBe(true);
     expect(names.some((n) => n.startsWith('invariants: main thread on CPU'))).toBe(true);
-    for (const g of ['probe', 'errno', 'ops', 'concurrency', 'invariants', 'abort']) expect(typeof rep.seconds[g]).toBe('number');
+    for (const g of ['probe', 'errno', 'ops', 'concurrency', 'invariants', 'abort', 'sections']) expect(typeof rep.seconds[g]).toBe('number');
+    expect(rep.simulator.arch).toBe(rep.host.arch);
+    expect(rep.simulator.archFrom).toBe('host');
   });
 
   it('--kernel 4.18 (a wrong profile here) exits 1 and names the differences', () => {
