@@ -71,7 +71,7 @@ const USAGE = `usage: node scripts/kernel-package.cjs [options]
                     (default: ${ARM64_PREBUILD} of this checkout)
   --mem MB          guest memory (default 2048)
   --smp N           guest CPUs (default 2)
-  --timeout S       seconds per boot (default 900: an aarch64 cell takes 200-250 s on a busy 2-core host)
+  --timeout S       seconds per boot (default 900: an aarch64 cell takes 90-420 s on 2 cores)
   --jobs N          boots at once (default 1: two TCG guests at once are no faster on 2 cores)
   --scale N         multiply the guest's stress repetitions (default 1)
   --append ARGS     extra kernel command line (KEY=value reaches node's environment)

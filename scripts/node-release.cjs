@@ -10,9 +10,9 @@
 //   nodeBinary('20.20.2', { arch: 'arm64' })  the arm64 binary on any host (for a qemu guest),
 //                                             in bench/.node/20.20.2-linux-arm64/
 //
-// Used by bench/with-node.cjs, test/native/ffi.test.ts and scripts/kernel-package.cjs
-// (the arm64 guest). Throws an Error
-// saying why when the platform has no binary package or npm fails.
+// Used by bench/with-node.cjs, test/native/ffi.test.ts and
+// scripts/kernel-package.cjs (the arm64 guest). Throws an Error saying why
+// when the platform has no binary package or npm fails.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');

@@ -45,8 +45,8 @@ if (results[0]) {
 }
 if (fs.existsSync(path.join(root, 'scripts', 'kernel-package.cjs'))) {
   results.push(step('the whole package on x86_64 kernels', ['scripts/kernel-package.cjs', '--arches', 'x86_64']));
-  // aarch64 under TCG: one cell takes 200-250 s on a busy 2-core host (boot
-  // ~15 s, crosscheck ~60 s, stress ~150 s: worker start-up under emulation).
+  // aarch64 under TCG: one cell takes 90-110 s on a quiet 2-core host, up to
+  // 420 s on a busy one (worker start-up under emulation dominates).
   if (fs.existsSync(path.join(root, 'scripts', 'prebuild.cjs'))) {
     const built = step('the arm64 prebuild', ['scripts/prebuild.cjs', '--arch', 'arm64']);
     results.push(built);
