@@ -58,7 +58,10 @@ const X64_ADDON = path.join('build', 'Release', 'rseq.node');
 // /pkg. Add entries here (e.g. the native errno check against the running
 // kernel's profile, on 6.1).
 const GUEST_CHECKS = [
-  // { name: 'errno-profile', file: 'test/helpers/errno-profile.cjs', kernels: ['6.1'], args: [] },
+  // The errno table of the guest's kernel against the simulator's profile of
+  // that release (src/errno-check.ts), in the guest's process and in a child
+  // with glibc's registration off: the native tests' kernel-aware expectations.
+  { name: 'errno-check', file: 'bin/rseq.js', kernels: ['6.1', '6.12'], args: ['errno-check', '--json'] },
 ];
 
 const USAGE = `usage: node scripts/kernel-package.cjs [options]

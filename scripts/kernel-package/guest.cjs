@@ -282,7 +282,10 @@ async function main() {
     process.stdout.write(r.stdout || '');
     process.stdout.write(r.stderr || '');
     let report = null;
-    for (const line of String(r.stdout || '').trim().split('\n').reverse()) {
+    try {
+      report = JSON.parse(String(r.stdout || ''));
+    } catch {}
+    for (const line of report === null ? String(r.stdout || '').trim().split('\n').reverse() : []) {
       try {
         report = JSON.parse(line);
         break;
