@@ -114,9 +114,16 @@ struct Worker {
   std::atomic<uint64_t> signals{0};
   std::atomic<uint64_t> handler_adds{0};
   long nivcsw = 0;
+  // The same-CPU phase's section copies this much before its commit (below).
+  unsigned char wide_src[1024] = {0};
+  unsigned char wide_dst[1024] = {0};
 };
 
 constexpr size_t kSlotStride = 8;
+
+// How long a phase waits for its threads to start, apart from its budget: on
+// a machine whose CPUs are all busy a new pinned thread may wait its turn.
+constexpr double kStartGraceMs = 5000;
 
 // The worker whose SIGALRM handler adds to the slot (signal phase only).
 std::atomic<Worker*> g_signal_worker{nullptr};
@@ -185,7 +192,21 @@ void* worker_main(void* arg) {
       slot = &sh->slots[id * kSlotStride];
     }
     uint64_t signals_before = w->signals.load(std::memory_order_relaxed);
-    int s = op_add(ctx, id, slot, 1);
+    int s;
+    if (sh->phase == Phase::SameCpu) {
+      // A wide section: compare the slot with what was read, copy 1 KiB, then
+      // commit read + 1. The other thread on this CPU runs only when this one
+      // is preempted, so a preemption must land inside a section to be seen;
+      // the copy makes the section most of each iteration (an add alone is a
+      // few instructions: under load or AddressSanitizer no preemption may
+      // land in one for a whole phase). A kernel that does not abort the
+      // preempted section commits a stale read + 1: the sum comes up short.
+      int64_t seen = __atomic_load_n(slot, __ATOMIC_RELAXED);
+      s = op_copy_commit(ctx, id, slot, seen, w->wide_dst, w->wide_src, sizeof w->wide_src, seen + 1, false);
+      if (s == RSEQ_OP_COMPARE_FAILED) continue;  // the other thread committed first: read again
+    } else {
+      s = op_add(ctx, id, slot, 1);
+    }
     w->attempts++;
     if (s == RSEQ_OP_COMMITTED) {
       w->commits++;
@@ -257,7 +278,7 @@ uint64_t attributed_so_far(const Worker* ws, int n) {
 
 void same_cpu_phase(int cpu, double budget, SelftestCheck* c) {
   double t0 = now_ms();
-  double deadline = t0 + budget;
+  double deadline = t0 + budget + kStartGraceMs;  // until the threads run; then budget from there
   c->cpus[0] = cpu;
   int64_t slot[kSlotStride] = {0};
   Shared sh;
@@ -274,6 +295,7 @@ void same_cpu_phase(int cpu, double budget, SelftestCheck* c) {
     c->ms = now_ms() - t0;
     return;
   }
+  deadline = now_ms() + budget;
   sh.go.store(1, std::memory_order_release);
   while (now_ms() < deadline && total_aborts_so_far(ws, 2) < kTargetAborts) sleep_us(2000);
   sh.stop.store(1, std::memory_order_relaxed);
@@ -298,7 +320,7 @@ void same_cpu_phase(int cpu, double budget, SelftestCheck* c) {
 
 void migration_phase(int a, int b, double budget, SelftestCheck* c) {
   double t0 = now_ms();
-  double deadline = t0 + budget;
+  double deadline = t0 + budget + kStartGraceMs;  // until the threads run; then budget from there
   c->cpus[0] = a;
   c->cpus[1] = b;
   size_t nslots = static_cast<size_t>((a > b ? a : b) + 1);
@@ -323,6 +345,7 @@ void migration_phase(int a, int b, double budget, SelftestCheck* c) {
   }
   pid_t t0id = ws[0].tid.load(std::memory_order_relaxed);
   pid_t t1id = ws[1].tid.load(std::memory_order_relaxed);
+  deadline = now_ms() + budget;
   sh.go.store(1, std::memory_order_release);
   bool flip = false;
   int setaffinity_errno = 0;
@@ -363,7 +386,7 @@ void migration_phase(int a, int b, double budget, SelftestCheck* c) {
 
 void signal_phase(int cpu, double budget, SelftestCheck* c) {
   double t0 = now_ms();
-  double deadline = t0 + budget;
+  double deadline = t0 + budget + kStartGraceMs;  // until the threads run; then budget from there
   c->cpus[0] = cpu;
   struct sigaction old;
   if (sigaction(SIGALRM, nullptr, &old) != 0) {
@@ -403,6 +426,7 @@ void signal_phase(int cpu, double budget, SelftestCheck* c) {
     c->ms = now_ms() - t0;
     return;
   }
+  deadline = now_ms() + budget;
   sh.go.store(1, std::memory_order_release);
   uint64_t sent = 0;
   int kill_errno = 0;
