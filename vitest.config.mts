@@ -50,10 +50,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'simulator-v2',
+          // The whole shared suite, worker termination (faults.test.ts) included.
           include: ['test/shared/**/*.test.ts'],
-          // Terminating workers at random points is no different in v2 mode
-          // and takes a minute and more: the simulator project runs it.
-          exclude: ['test/shared/faults.test.ts'],
           env: { RSEQ_BACKEND: 'simulator', RSEQ_SIM_KERNEL: '7.0', RSEQ_SIM_ABORT_RATE: '64' },
         },
       },
