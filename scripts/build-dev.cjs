@@ -24,17 +24,7 @@ if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) {
   process.exit(0);
 }
 
-function nodeGypCommand() {
-  const fromNpm = process.env.npm_config_node_gyp;
-  if (fromNpm && fs.existsSync(fromNpm)) return [process.execPath, fromNpm];
-  try {
-    return [process.execPath, require.resolve('node-gyp/bin/node-gyp.js')];
-  } catch {
-    const bundled = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-    if (fs.existsSync(bundled)) return [process.execPath, bundled];
-  }
-  return ['node-gyp'];
-}
+const { nodeGypCommand } = require('./node-gyp.cjs');
 
 const [cmd, ...pre] = nodeGypCommand();
 const env = { ...process.env, RSEQ_DEV_BUILD: '1' };

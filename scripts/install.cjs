@@ -89,18 +89,7 @@ if (!(process.arch in supported)) {
   record(`the addon has critical sections for x86_64 and aarch64 only; this architecture is ${process.arch}`);
 }
 
-function nodeGypCommand() {
-  const fromNpm = process.env.npm_config_node_gyp;
-  if (fromNpm && fs.existsSync(fromNpm)) return [process.execPath, fromNpm];
-  try {
-    return [process.execPath, require.resolve('node-gyp/bin/node-gyp.js')];
-  } catch {
-    // npm ships node-gyp beside itself.
-    const bundled = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-    if (fs.existsSync(bundled)) return [process.execPath, bundled];
-  }
-  return ['node-gyp'];
-}
+const { nodeGypCommand } = require('./node-gyp.cjs');
 
 if (!buildAsked() && prebuildLoads()) {
   // The prebuild serves this machine; nothing to build.

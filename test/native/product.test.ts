@@ -51,7 +51,7 @@ describe('the tarball', () => {
     const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
     expect(files.filter((f) => /^(native\/test|test|bench)\//.test(f) || /(^|\/)bench\.(cc|h)$/.test(f))).toEqual([]);
     expect(files).not.toContain('CMakeLists.txt');
-    for (const f of ['binding.gyp', 'scripts/install.cjs', 'native/addon.cc', 'native/arch/x86_64.h', 'native/arch/aarch64.h', 'dist/cjs/src/index.js', 'bin/rseq.js']) {
+    for (const f of ['binding.gyp', 'scripts/install.cjs', 'scripts/node-gyp.cjs', 'native/addon.cc', 'native/arch/x86_64.h', 'native/arch/aarch64.h', 'dist/cjs/src/index.js', 'bin/rseq.js']) {
       expect(files).toContain(f);
     }
   });
