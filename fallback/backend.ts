@@ -1,5 +1,5 @@
 /**
- * The simulator backend: the `Backend` interface of src/backend.ts over the
+ * The simulator backend: the `Backend` interface of src/contract/backend.ts over the
  * simulated kernel, used where the native addon cannot be loaded.
  *
  * Host-fallback policy (documented defaults):
@@ -89,13 +89,13 @@
  */
 import * as os from 'node:os';
 import * as wt from 'node:worker_threads';
-import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from '../src/backend.js';
-import type { SliceCallResult, SliceCalls } from '../src/backend.js';
-import { readLayout } from '../src/percpu/layout.js';
+import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from '../src/contract/backend.js';
+import type { SliceCallResult, SliceCalls } from '../src/contract/backend.js';
+import { readLayout } from '../src/contract/layout.js';
 import { sectionRegion } from './region.js';
-import { FIELD_OFFSET, OP_ABORTED, OP_MOVED } from '../src/backend.js';
-import { errnoInfo as explainedErrno } from '../src/errors.js';
-import { fieldUnavailable } from '../src/fields.js';
+import { FIELD_OFFSET, OP_ABORTED, OP_MOVED } from '../src/contract/backend.js';
+import { errnoInfo as explainedErrno } from '../src/contract/errors.js';
+import { fieldUnavailable } from '../src/contract/fields.js';
 import type {
   AuxvEntry,
   DebugCounts,
@@ -106,7 +106,7 @@ import type {
   LibcInfo,
   RegistrationInfo,
   SelftestChecks,
-} from '../src/types.js';
+} from '../src/contract/types.js';
 import { ERRNO, type ErrnoName } from './errno.js';
 import { FatalSignalError, Machine, type SimThread } from './kernel/kernel.js';
 import type { SimMemory } from './kernel/memory.js';
@@ -238,7 +238,7 @@ function alignUp(n: number, align: number): number {
   return Math.ceil(n / align) * align;
 }
 
-/** An errno of the simulated kernel with the package's sentence (src/errors.ts), as the native backend reports it. */
+/** An errno of the simulated kernel with the package's sentence (src/contract/errors.ts), as the native backend reports it. */
 function errnoInfo(op: string, errno: ErrnoName): ErrnoInfo {
   return explainedErrno(op, errno, ERRNO[errno]);
 }

@@ -20,8 +20,8 @@ import {
   REGION_RETRY,
   type BoundRegion,
   type OpStatus,
-} from '../src/backend.js';
-import { EMPTY, HEADER_WORDS, LOCKED, TAKEN, type Layout } from '../src/percpu/layout.js';
+} from '../src/contract/backend.js';
+import { EMPTY, HEADER_WORDS, LOCKED, TAKEN, type Layout } from '../src/contract/layout.js';
 
 /** One attempt of each section, in the region's mode, on its words. */
 export interface RegionSections {

@@ -68,7 +68,7 @@ export class SharedSectionLocks {
   }
 
   /**
-   * The locks that live inside a per-CPU structure's buffer (src/percpu/layout.ts
+   * The locks that live inside a per-CPU structure's buffer (src/contract/layout.ts
    * reserves bytesFor(slots) at `byteOffset`, zeroed): whichever thread binds
    * the structure first writes their header, so every thread that uses the
    * structure shares them, whatever the order in which threads loaded the package.

@@ -2,7 +2,7 @@
 'use strict';
 // `npm install` step. The package ships prebuilt addons for Linux x64 and
 // arm64 (prebuilds/linux-<arch>/node.napi.glibc.node, scripts/prebuild.cjs),
-// which src/native.ts finds at run time: with install scripts off
+// which src/native/backend.ts finds at run time: with install scripts off
 // (`--ignore-scripts`, pnpm) the package still runs natively. This script
 // builds the addon from source (node-gyp, into build/Release/rseq.node, which
 // is then loaded before the prebuild) only:

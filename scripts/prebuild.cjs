@@ -6,7 +6,7 @@
 //   prebuilds/linux-x64/node.napi.glibc.node
 //   prebuilds/linux-arm64/node.napi.glibc.node
 //
-// The package loads (src/native.ts) RSEQ_ADDON when set, else a local source
+// The package loads (src/native/backend.ts) RSEQ_ADDON when set, else a local source
 // build (build/Release/rseq.node) when present, else the prebuild for this
 // platform, else runs on the simulator and says why.
 //

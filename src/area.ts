@@ -11,9 +11,9 @@
  * user space must not write the id fields (Linux 7.0 kills a process that does
  * in its optimised mode).
  */
-import type { AreaSource } from './backend.js';
-import { fieldUnavailable } from './fields.js';
-import type { AreaAccess, FieldAvailability } from './types.js';
+import type { AreaSource } from './contract/backend.js';
+import { fieldUnavailable } from './contract/fields.js';
+import type { AreaAccess, FieldAvailability } from './contract/types.js';
 
 export interface RseqAreaView {
   /** How the view reads the area. */

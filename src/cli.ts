@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crosscheckCommand } from './crosscheck.js';
 import { errnoCheckCommand } from './errno-check.js';
-import { RseqError } from './errors.js';
+import { RseqError } from './contract/errors.js';
 import { rseq } from './index.js';
-import { packageRoot } from './native.js';
-import type { AuxvEntry, ErrnoTable, ProbeReport, SelftestCheck, SelftestReport } from './types.js';
+import { packageRoot } from './native/backend.js';
+import type { AuxvEntry, ErrnoTable, ProbeReport, SelftestCheck, SelftestReport } from './contract/types.js';
 
 const USAGE = `usage: rseq <command> [--json]
 

@@ -22,8 +22,8 @@ import { parseArgs } from 'node:util';
 import { Machine } from '../fallback/kernel/kernel.js';
 import { kernelProfileFor, type Arch, type KernelProfile } from '../fallback/kernel/profiles.js';
 import { chooseSimulator, describeHost, kernelProfileForHost } from './crosscheck/host.js';
-import { loadNative, packageRoot } from './native.js';
-import { ERRNO_CASES, type ErrnoCaseName, type ErrnoTable } from './types.js';
+import { loadNative, packageRoot } from './native/backend.js';
+import { ERRNO_CASES, type ErrnoCaseName, type ErrnoTable } from './contract/types.js';
 
 /** What a kernel says about itself: `uname -r` and the auxv's rseq entries (null when absent, before 6.3). */
 export interface KernelFacts {

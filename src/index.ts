@@ -7,25 +7,25 @@
  * rseq area.
  */
 import type { RseqAreaView } from './area.js';
-import type { OpCounts } from './backend.js';
-import { RseqError, throwIfFailed } from './errors.js';
+import type { OpCounts } from './contract/backend.js';
+import { RseqError, throwIfFailed } from './contract/errors.js';
 import { runSelftest, sectionSafety } from './selftest.js';
 import { sliceExtension, sliceStatus, type SliceExtension } from './slice.js';
 import { area, backend, current, field, threadFields } from './thread.js';
-import type { AuxvEntry, BackendKind, DebugCounts, ErrnoTable, FieldAvailability, ProbeReport, RegistrationInfo, SelftestOptions, SelftestReport } from './types.js';
+import type { AuxvEntry, BackendKind, DebugCounts, ErrnoTable, FieldAvailability, ProbeReport, RegistrationInfo, SelftestOptions, SelftestReport } from './contract/types.js';
 
-export { RseqError } from './errors.js';
-export type { RseqErrorCode } from './errors.js';
+export { RseqError } from './contract/errors.js';
+export type { RseqErrorCode } from './contract/errors.js';
 export type { RseqAreaView } from './area.js';
 export type { SliceExtension } from './slice.js';
-export { ERRNO_CASES } from './types.js';
+export { ERRNO_CASES } from './contract/types.js';
 export { KNOWN_BROKEN_RELEASES, knownBroken } from './selftest.js';
 export type { KnownBrokenRelease } from './selftest.js';
-export type { IndexMode, OpCounts } from './backend.js';
+export type { IndexMode, OpCounts } from './contract/backend.js';
 export { PerCpuCounter, type PerCpuCounterOptions } from './percpu/counter.js';
 export { PerCpuBuffer, type PerCpuBufferOptions } from './percpu/buffer.js';
 export { PerCpuPool, type PerCpuPoolOptions } from './percpu/pool.js';
-export type * from './types.js';
+export type * from './contract/types.js';
 
 /** CPU_SETSIZE of glibc: the CPUs a cpu_set_t can name. */
 const CPU_SETSIZE = 1024;

@@ -6,10 +6,10 @@
  * an error carrying that reason. simulator: the simulator.
  */
 import { createSimulatorBackend } from '../fallback/backend.js';
-import type { Backend } from './backend.js';
-import { RseqError } from './errors.js';
-import { kernelInfo, loadNative } from './native.js';
-import type { KernelInfo, LibcInfo } from './types.js';
+import type { Backend } from './contract/backend.js';
+import { RseqError } from './contract/errors.js';
+import { kernelInfo, loadNative } from './native/backend.js';
+import type { KernelInfo, LibcInfo } from './contract/types.js';
 
 export type BackendChoice = 'auto' | 'native' | 'simulator';
 

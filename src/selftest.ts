@@ -8,8 +8,8 @@
  * they are unsafe, structures take their non-section paths
  * (src/percpu/locked.ts) and `rseq.fence()` throws ERR_RSEQ_SECTIONS_UNSAFE.
  */
-import type { Backend } from './backend.js';
-import type { SectionSafety, SelftestCheck, SelftestChecks, SelftestOptions, SelftestReport } from './types.js';
+import type { Backend } from './contract/backend.js';
+import type { SectionSafety, SelftestCheck, SelftestChecks, SelftestOptions, SelftestReport } from './contract/types.js';
 
 /** A release range on one architecture whose critical sections are not protected. */
 export interface KnownBrokenRelease {

@@ -20,10 +20,10 @@
  * answers EINVAL, the syscall ENOSYS), `enable()` throws an RseqError with
  * that errno and a sentence, and `status()` says so without throwing.
  */
-import type { Backend, SliceCallResult } from './backend.js';
-import { errnoInfo, RseqError } from './errors.js';
+import type { Backend, SliceCallResult } from './contract/backend.js';
+import { errnoInfo, RseqError } from './contract/errors.js';
 import { backend } from './thread.js';
-import type { SliceExtensionInfo } from './types.js';
+import type { SliceExtensionInfo } from './contract/types.js';
 
 /** slice_ctrl.granted, as a bit of the u32 word. */
 const GRANTED = 0x100;

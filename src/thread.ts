@@ -4,10 +4,10 @@
  * and gets its own rseq area.
  */
 import { makeAreaView, type RseqAreaView } from './area.js';
-import type { Backend, ThreadField } from './backend.js';
-import { fieldUnavailable } from './fields.js';
+import type { Backend, ThreadField } from './contract/backend.js';
+import { fieldUnavailable } from './contract/fields.js';
 import { selectBackend, type Selection } from './select.js';
-import type { FieldAvailability, ThreadFields } from './types.js';
+import type { FieldAvailability, ThreadFields } from './contract/types.js';
 
 /** This thread's backend and what is cached about it (module state is per isolate, so per thread). */
 export interface ThreadState {

@@ -4,7 +4,7 @@
 // the addon's N-API calls, in one process (alternating rounds, medians, ratios
 // paired by round): whether a section op called through ffi with the region's
 // address would beat the bound region op (an N-API call with no arguments);
-// then the structures as the package runs them with RSEQ_FFI=1 (src/ffi.ts)
+// then the structures as the package runs them with RSEQ_FFI=1 (src/native/ffi.ts)
 // and without, side by side. Analysis for the bench README.
 //
 //   node bench/with-node.cjs 26 bench/analysis/ffi-crossing.cjs [--rounds N] [--ms N] [--wait-quiet] [--json]
@@ -36,7 +36,7 @@
 //                                          N-API call with no arguments that runs the add section
 //   ffi: rseq_ffi_add(handle)              the addon's own function for RSEQ_FFI=1 (native/region_ffi.h)
 //                                          on the same region: f64 handle, looked up and checked per call
-//   RSEQ_FFI=1: region.add()               the same through the package's region (src/ffi.ts)
+//   RSEQ_FFI=1: region.add()               the same through the package's region (src/native/ffi.ts)
 //   JS: plain function call                the loop's floor (V8 inlines it)
 //
 // The structures (last table): PerCpuCounter.add() on path 'rseq', PerCpuBuffer
@@ -210,7 +210,7 @@ const ALL = [
   ...(regionFfi
     ? [
         { id: 'ffi-region', label: 'ffi: rseq_ffi_add(handle) (addon, section)', setup: 'const g = ctx.regionFfi.add; const h = ctx.regionFfi.handle;', body: 'sink += g(h);' },
-        { id: 'ffi-bound', label: 'RSEQ_FFI=1: region.add() (src/ffi.ts)', setup: 'const r = ctx.regionFfi.bound;', body: 'if (r.add() !== undefined) sink++;' },
+        { id: 'ffi-bound', label: 'RSEQ_FFI=1: region.add() (src/native/ffi.ts)', setup: 'const r = ctx.regionFfi.bound;', body: 'if (r.add() !== undefined) sink++;' },
       ]
     : []),
   { id: 'js', label: 'JS: plain function call (floor)', setup: 'const g = ctx.plain;', body: 'sink += g();' },

@@ -153,7 +153,7 @@ function devAddonPath(root) {
   return path.join(root, 'build', 'Release', 'rseq_dev.node');
 }
 
-/** The addon the bench uses: RSEQ_ADDON when set (as in src/native.ts), else the development addon. */
+/** The addon the bench uses: RSEQ_ADDON when set (as in src/native/backend.ts), else the development addon. */
 function addonPath(root) {
   const chosen = process.env.RSEQ_ADDON && process.env.RSEQ_ADDON.trim();
   return chosen ? path.resolve(chosen) : devAddonPath(root);

@@ -13,9 +13,9 @@
  * simulated thread) are in sections.ts; the seeded scheduler that delivers
  * events between their steps is in scheduler.ts.
  */
-import { fieldsFromFeatureSize } from '../../src/fields.js';
-import type { AuxvEntry, ErrnoCase, ErrnoCaseName, ErrnoTable, FieldAvailability, KernelInfo, LibcInfo } from '../../src/types.js';
-import { ERRNO_CASES } from '../../src/types.js';
+import { fieldsFromFeatureSize } from '../../src/contract/fields.js';
+import type { AuxvEntry, ErrnoCase, ErrnoCaseName, ErrnoTable, FieldAvailability, KernelInfo, LibcInfo } from '../../src/contract/types.js';
+import { ERRNO_CASES } from '../../src/contract/types.js';
 import { fail, ok, type ErrnoName, type SyscallResult } from '../errno.js';
 import { MemoryFault, SimMemory, USER_SPACE_END } from './memory.js';
 import { LocalMmCid, type MmCidSource } from './mmcid.js';
@@ -1144,7 +1144,7 @@ export class Machine {
 
   /**
    * ERRNO_CASES on a fresh thread (libc start applied), exactly as
-   * src/types.ts documents them: A and B are zeroed 64-byte areas aligned
+   * src/contract/types.ts documents them: A and B are zeroed 64-byte areas aligned
    * to 64, SIG the architecture's signature, BAD = 1 << 8, KADDR =
    * 0xffffffffffffffc0. The thread exits afterwards.
    */

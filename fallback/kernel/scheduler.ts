@@ -30,8 +30,8 @@
  * passing them as `replay` to a new Simulation with the same setup applies
  * exactly those events and reproduces the run.
  */
-import { fieldUnavailable } from '../../src/fields.js';
-import { OP_ABORTED, OP_MOVED, type IndexMode } from '../../src/backend.js';
+import { fieldUnavailable } from '../../src/contract/fields.js';
+import { OP_ABORTED, OP_MOVED, type IndexMode } from '../../src/contract/backend.js';
 import type { SyscallResult } from '../errno.js';
 import { FatalSignalError, Machine, prng, type FatalSignal, type MachineOptions, type ReturnCause, type SimThread } from './kernel.js';
 import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, ORIG_RSEQ_SIZE, RSEQ_FIELD, RSEQ_SIG } from './profiles.js';

@@ -1,7 +1,7 @@
 /**
  * Per-CPU critical sections as step programs, run on a simulated thread.
  *
- * Each operation of the PerCpuOps contract (src/backend.ts) is written once
+ * Each operation of the PerCpuOps contract (src/contract/backend.ts) is written once
  * here, as the sequence of steps its assembly performs (librseq's per-CPU
  * sections, as the native addon implements them):
  *
@@ -44,7 +44,7 @@ import {
   OP_MOVED,
   type IndexMode,
   type OpStatus,
-} from '../../src/backend.js';
+} from '../../src/contract/backend.js';
 import { FatalSignalError, type Machine, type ReturnCause, type SimThread, type UserRegs } from './kernel.js';
 import { MemoryFault, type SimMemory } from './memory.js';
 import { RSEQ_FIELD, RSEQ_SIG, type Arch } from './profiles.js';

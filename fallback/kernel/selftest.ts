@@ -17,8 +17,8 @@
  * - ids: one thread pinned in turn to each CPU: cpu_id and cpu_id_start
  *   equal the CPU it runs on.
  */
-import { OP_COMMITTED } from '../../src/backend.js';
-import type { SelftestCheck, SelftestChecks } from '../../src/types.js';
+import { OP_COMMITTED } from '../../src/contract/backend.js';
+import type { SelftestCheck, SelftestChecks } from '../../src/contract/types.js';
 import { FatalSignalError } from './kernel.js';
 import type { KernelProfile, LibcProfile, Arch } from './profiles.js';
 import { RSEQ_FIELD } from './profiles.js';

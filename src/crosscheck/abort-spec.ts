@@ -3,7 +3,7 @@
  * the hardware worker (abort-worker.ts) and the model (abort.ts), and the
  * memory key both compare.
  */
-import { OP_ABORTED, OP_COMMITTED, OP_MOVED, type Backend } from '../backend.js';
+import { OP_ABORTED, OP_COMMITTED, OP_MOVED, type Backend } from '../contract/backend.js';
 
 export type AbortOp = 'add' | 'speculativeStoreCommit' | 'copyCommit';
 

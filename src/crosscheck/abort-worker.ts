@@ -7,7 +7,7 @@
  * up; the memory after every attempt is tallied by outcome.
  */
 import * as inspector from 'node:inspector';
-import { loadNative } from '../native.js';
+import { loadNative } from '../native/backend.js';
 import { tallyAttempts, type AbortSpec, type AbortTally } from './abort-spec.js';
 import { workerMain } from './worker-main.js';
 

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { kernelProfileFor, libcProfileFor, type Arch, type KernelProfile } from '../../fallback/kernel/profiles.js';
-import type { Backend } from '../backend.js';
+import type { Backend } from '../contract/backend.js';
 import type { HostDescription, SimulatorConfig } from './report.js';
 
 /**

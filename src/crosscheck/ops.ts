@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { prng } from '../../fallback/kernel/kernel.js';
-import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type Backend, type IndexMode } from '../backend.js';
+import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type Backend, type IndexMode } from '../contract/backend.js';
 import type { CrosscheckCase } from './report.js';
 
 const WORDS = 32;

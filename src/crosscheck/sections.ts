@@ -21,9 +21,9 @@
  * The backends' `selftest()` is called directly, not `runSelftest()`, so a
  * broken simulated profile does not mark this process's sections unsafe.
  */
-import type { Backend } from '../backend.js';
+import type { Backend } from '../contract/backend.js';
 import { knownBroken } from '../selftest.js';
-import type { SelftestCheck, SelftestChecks } from '../types.js';
+import type { SelftestCheck, SelftestChecks } from '../contract/types.js';
 import type { CrosscheckCase } from './report.js';
 
 /** The cases of the group, in order: [check, case name]. */

@@ -3,7 +3,7 @@
  * SharedArrayBuffer (store.ts), so that any thread reads every thread's exact
  * totals at any moment, with no messages. The API follows prom-client's.
  */
-import { RseqError } from '../errors.js';
+import { RseqError } from '../contract/errors.js';
 import { LIMITS, Store, type MetricDef, type MetricType } from './store.js';
 
 /** Label values by label name. */

@@ -29,7 +29,7 @@
  *   overflow     Float64 per slot (compare-exchanged as its bit pattern)
  *   lanes        lanes x slots Float64
  */
-import { RseqError } from '../errors.js';
+import { RseqError } from '../contract/errors.js';
 
 export const MAGIC = 0x4d455452; // 'METR'
 export const VERSION = 1;

@@ -9,11 +9,11 @@
  *
  * Per slot: word 0 is the record count; the records follow, packed.
  */
-import { REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_RETRY, type IndexMode } from '../backend.js';
-import { RseqError } from '../errors.js';
+import { REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_RETRY, type IndexMode } from '../contract/backend.js';
+import { RseqError } from '../contract/errors.js';
 import { backend } from '../thread.js';
 import { PerCpuBase, adopt, adopted, checkMode, checkPositiveInt, claimedValue, newWait, slotCount } from './core.js';
-import { LOCKED, MAX_CAPACITY, MAX_RECORD, makeLayout, type Layout } from './layout.js';
+import { LOCKED, MAX_CAPACITY, MAX_RECORD, makeLayout, type Layout } from '../contract/layout.js';
 
 export interface PerCpuBufferOptions {
   /** Bytes in each record. */

@@ -1,7 +1,7 @@
 /**
  * What the per-CPU data structures share: their buffer and its checked layout
  * (layout.ts), the region bound to the calling thread (BoundRegion in
- * src/backend.ts: one crossing per operation), the statuses turned into
+ * src/contract/backend.ts: one crossing per operation), the statuses turned into
  * errors, and the claim protocol for touching another CPU's slot.
  *
  * Claims never block: a thread that takes another CPU's slot (drain, steal)
@@ -14,12 +14,12 @@
  * again, because a claim holder only reads until its commit, and its commit
  * compares its own claim word, which a revoked holder no longer finds.
  */
-import { REGION_BAD_HANDLE, REGION_BAD_ID, REGION_CORRUPT, REGION_LOCKED, REGION_OVERFLOW, type Backend, type BoundRegion, type IndexMode, type RegionKind } from '../backend.js';
-import { RseqError, throwIfFailed } from '../errors.js';
-import { fieldUnavailable } from '../fields.js';
+import { REGION_BAD_HANDLE, REGION_BAD_ID, REGION_CORRUPT, REGION_LOCKED, REGION_OVERFLOW, type Backend, type BoundRegion, type IndexMode, type RegionKind } from '../contract/backend.js';
+import { RseqError, throwIfFailed } from '../contract/errors.js';
+import { fieldUnavailable } from '../contract/fields.js';
 import { area, backend, current } from '../thread.js';
 import { areaField, type RseqAreaView } from '../area.js';
-import { HEADER_WORDS, KIND_NAME, LOCKED, allocate, notShared, readLayout, type Layout } from './layout.js';
+import { HEADER_WORDS, KIND_NAME, LOCKED, allocate, notShared, readLayout, type Layout } from '../contract/layout.js';
 import { lockedRegion } from './locked.js';
 import { sectionSafety } from '../selftest.js';
 

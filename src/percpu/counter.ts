@@ -38,10 +38,10 @@
  * its edge flag (word 1 of the base line) and from then on every add is
  * checked: an add that would pass ±2^63 is a RangeError, never a wrap.
  */
-import { REGION_BAD_ID, REGION_OVERFLOW, REGION_RETRY, type IndexMode } from '../backend.js';
+import { REGION_BAD_ID, REGION_OVERFLOW, REGION_RETRY, type IndexMode } from '../contract/backend.js';
 import { backend } from '../thread.js';
 import { PerCpuBase, adopt, adopted, checkMode, slotCount } from './core.js';
-import { LINE_WORDS, MAX_LANES, makeLayout } from './layout.js';
+import { LINE_WORDS, MAX_LANES, makeLayout } from '../contract/layout.js';
 
 export type CounterPath = 'lane' | 'atomics' | 'rseq';
 

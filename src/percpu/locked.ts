@@ -17,8 +17,8 @@
 import * as wt from 'node:worker_threads';
 import { sectionRegion } from '../../fallback/region.js';
 import { SharedSectionLocks } from '../../fallback/shared-sections.js';
-import { OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type BoundRegion, type OpStatus } from '../backend.js';
-import type { Layout } from './layout.js';
+import { OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type BoundRegion, type OpStatus } from '../contract/backend.js';
+import type { Layout } from '../contract/layout.js';
 
 /** This thread's lock token: unique in the process, never 0 (as fallback/backend.ts makes it). */
 function token(): number {

@@ -13,11 +13,11 @@
  * Per slot: word 0 is the list head (EMPTY when empty). After the slots, one
  * next[] word per index.
  */
-import { REGION_BAD_ARG, REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_NOT_TAKEN, REGION_RETRY, type IndexMode } from '../backend.js';
-import { RseqError } from '../errors.js';
+import { REGION_BAD_ARG, REGION_CORRUPT, REGION_EMPTY, REGION_LOCKED, REGION_NOT_TAKEN, REGION_RETRY, type IndexMode } from '../contract/backend.js';
+import { RseqError } from '../contract/errors.js';
 import { backend } from '../thread.js';
 import { PerCpuBase, adopt, adopted, checkMode, checkPositiveInt, newWait, slotCount } from './core.js';
-import { EMPTY, MAX_POOL_SIZE, TAKEN, makeLayout, type Layout } from './layout.js';
+import { EMPTY, MAX_POOL_SIZE, TAKEN, makeLayout, type Layout } from '../contract/layout.js';
 
 export interface PerCpuPoolOptions {
   /** Indices in the pool: 0 to size - 1. */

@@ -6,7 +6,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadNative } from '../../src/native.js';
+import { loadNative } from '../../src/native/backend.js';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const required = process.env.RSEQ_REQUIRE === '1';

@@ -9,7 +9,7 @@
  * in test/simulator/errno-table.test.ts.
  */
 import { expectedErrnoTables, type ErrnoExpectation } from '../../src/errno-check.js';
-import type { KernelInfo } from '../../src/types.js';
+import type { KernelInfo } from '../../src/contract/types.js';
 
 export type { ErrnoExpectation } from '../../src/errno-check.js';
 

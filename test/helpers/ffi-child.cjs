@@ -30,7 +30,7 @@ const { rseq, PerCpuCounter, PerCpuBuffer, PerCpuPool } = pkg;
 const REGION_BAD_HANDLE = 9;
 const SLOTS = 4096;
 
-/** The addon's functions through node:ffi, as src/ffi.ts binds them. */
+/** The addon's functions through node:ffi, as src/native/ffi.ts binds them. */
 function ffiCalls() {
   const ffi = require('node:ffi');
   const sig = { arguments: ['f64'], return: 'i32' };

@@ -1,5 +1,5 @@
 /**
- * RSEQ_FFI=1 (src/ffi.ts, native/region_ffi.h): under Node 26, fetched from
+ * RSEQ_FFI=1 (src/native/ffi.ts, native/region_ffi.h): under Node 26, fetched from
  * the npm registry into bench/.node/ (scripts/node-release.cjs) when it is not
  * there, in child processes: the structures give the same results through
  * node:ffi as through N-API, stay exact under 4 workers, and the addon's

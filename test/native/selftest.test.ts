@@ -8,8 +8,8 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rseq } from '../../src/index.js';
-import type { NativeBinding } from '../../src/native-binding.js';
-import type { ProbeReport, SelftestReport } from '../../src/types.js';
+import type { NativeBinding } from '../../src/native/binding.js';
+import type { ProbeReport, SelftestReport } from '../../src/contract/types.js';
 import { allowedCpus, ROOT, runNode, SHIPPED_ADDON, skipNative } from '../helpers/env.js';
 
 const CLI = path.join(ROOT, 'bin', 'rseq.js');

@@ -4,7 +4,7 @@
  * simulator alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldsFromFeatureSize } from '../../src/fields.js';
+import { fieldsFromFeatureSize } from '../../src/contract/fields.js';
 import { ERRNO_CASES, RseqError, rseq } from '../../src/index.js';
 import type { ProbeReport } from '../../src/index.js';
 import { expectedErrno } from '../helpers/errno-expected.js';

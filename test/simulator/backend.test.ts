@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { FIELD_OFFSET } from '../../src/backend.js';
+import { FIELD_OFFSET } from '../../src/contract/backend.js';
 import { createSimulatorBackend, DEFAULT_KERNEL, DEFAULT_LIBC, RSEQ_SIG } from '../../fallback/index.js';
 
 function u32(source: ReturnType<ReturnType<typeof createSimulatorBackend>['areaSource']>): Uint32Array {

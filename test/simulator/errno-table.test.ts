@@ -3,7 +3,7 @@
  * answers derived from kernel/rseq.c of each release.
  */
 import { describe, expect, it } from 'vitest';
-import { ERRNO_CASES, type ErrnoCaseName } from '../../src/types.js';
+import { ERRNO_CASES, type ErrnoCaseName } from '../../src/contract/types.js';
 import { ERRNO_CASE_KADDR, Machine, RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_FLAG_UNREGISTER } from '../../fallback/index.js';
 
 type Table = Record<ErrnoCaseName, string | null>;

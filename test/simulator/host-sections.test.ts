@@ -7,8 +7,8 @@
 import fc from 'fast-check';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type IndexMode, type OpCounts } from '../../src/backend.js';
-import { RseqError } from '../../src/errors.js';
+import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type IndexMode, type OpCounts } from '../../src/contract/backend.js';
+import { RseqError } from '../../src/contract/errors.js';
 import {
   createSimulatorBackend,
   Machine,

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OP_BAD_INDEX, OP_COMMITTED, type IndexMode } from '../../src/backend.js';
+import { OP_BAD_INDEX, OP_COMMITTED, type IndexMode } from '../../src/contract/backend.js';
 import { Simulation, type SimArray, type SimulationOptions, type ThreadApi, type UserProgram, type Yielded } from '../../fallback/index.js';
 
 const EMPTY = -1;

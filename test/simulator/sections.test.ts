@@ -7,7 +7,7 @@
  * kills the process.
  */
 import { describe, expect, it } from 'vitest';
-import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED } from '../../src/backend.js';
+import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED } from '../../src/contract/backend.js';
 import {
   FatalSignalError,
   installSections,

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimulatorBackend } from '../../fallback/backend.js';
-import { FIELD_OFFSET } from '../../src/backend.js';
+import { FIELD_OFFSET } from '../../src/contract/backend.js';
 
 const FIELDS = ['cpuIdStart', 'cpuId', 'nodeId', 'mmCid'] as const;
 

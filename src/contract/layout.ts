@@ -13,7 +13,7 @@
  *   word 2  mode (0 cpu_id, 1 mm_cid)                  counter [lanes], buffer
  *   word 3  slots                                       [recordSize, capacity], pool [size]
  */
-import { REGION_KIND_CODE, type IndexMode, type RegionKind } from '../backend.js';
+import { REGION_KIND_CODE, type IndexMode, type RegionKind } from './backend.js';
 
 export const HEADER_WORDS = 8;
 /** Words in one 64-byte cache line. */

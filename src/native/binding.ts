@@ -1,8 +1,8 @@
-import type { BoundRegion } from './backend.js';
+import type { BoundRegion } from '../contract/backend.js';
 /**
  * The exact shape of what `build/Release/rseq.node` exports (native/addon.cc).
  * Errno values are Linux errno numbers with their names; sentences for users
- * are made in `src/errors.ts`, shared by both backends.
+ * are made in `src/contract/errors.ts`, shared by both backends.
  */
 export interface NativeErrno {
   /** 0 on success. */
@@ -83,7 +83,7 @@ export interface NativeBinding {
   debugCounts(): { registrations: number; areas: number; threads: number };
 
   // Per-CPU critical sections (native/percpu.*, native/arch/*). `mode`: 0 = cpu_id,
-  // 1 = mm_cid. Each is one attempt and returns an OpStatus of src/backend.ts
+  // 1 = mm_cid. Each is one attempt and returns an OpStatus of src/contract/backend.ts
   // (opListPop: the popped index, or minus an OpStatus). Every argument is checked
   // before the section starts: a wrong type is a TypeError, an index, offset or
   // length out of range a RangeError, and nothing is written.
@@ -130,7 +130,7 @@ export interface NativeBinding {
    * table is full (absent in builds before them).
    */
   bindRegion(words: BigInt64Array, kind: number): Omit<BoundRegion, 'fence' | 'crossing'> & { readonly handle?: number };
-  /** True for the first call in the process (src/ffi.ts warns once); absent in builds before it. */
+  /** True for the first call in the process (src/native/ffi.ts warns once); absent in builds before it. */
   ffiWarnOnce?(): boolean;
   // The time-slice extension (native/slice_binding.cc). A failed call throws an
   // Error with `.code` = errno name (ENOTSUPP for 524) and `.errno` = number.
@@ -155,7 +155,7 @@ export interface NativeBinding {
   selftestVerdict(): number;
 }
 
-/** One check of native/selftest.h (src/types.ts SelftestCheck, with '' for no reason). */
+/** One check of native/selftest.h (src/contract/types.ts SelftestCheck, with '' for no reason). */
 export interface NativeSelftestCheck {
   status: 'ok' | 'broken' | 'skipped' | 'inconclusive';
   reason: string;

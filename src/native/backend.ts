@@ -5,13 +5,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REGION_KIND_CODE } from './backend.js';
-import type { SliceCallResult, SliceCalls } from './backend.js';
-import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from './backend.js';
-import { errnoInfo } from './errors.js';
+import { REGION_KIND_CODE } from '../contract/backend.js';
+import type { SliceCallResult, SliceCalls } from '../contract/backend.js';
+import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from '../contract/backend.js';
+import { errnoInfo } from '../contract/errors.js';
 import { ffiRegion, ffiRequested, loadFfi, warnFfiUnavailable, type FfiCalls } from './ffi.js';
-import { fieldsFromFeatureSize } from './fields.js';
-import type { NativeBinding, NativeKernel, NativeRegistration, NativeSelftestCheck } from './native-binding.js';
+import { fieldsFromFeatureSize } from '../contract/fields.js';
+import type { NativeBinding, NativeKernel, NativeRegistration, NativeSelftestCheck } from './binding.js';
 import type {
   AuxvEntry,
   DebugCounts,
@@ -23,8 +23,8 @@ import type {
   RegistrationInfo,
   SelftestCheck,
   SelftestChecks,
-} from './types.js';
-import { ERRNO_CASES } from './types.js';
+} from '../contract/types.js';
+import { ERRNO_CASES } from '../contract/types.js';
 
 /** MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ and its registration command. */
 const MEMBARRIER_RSEQ_BITS = (1 << 7) | (1 << 8);

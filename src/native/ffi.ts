@@ -19,7 +19,7 @@
  * functions), everything stays on N-API and the reason is a process warning
  * (code RSEQ_FFI_UNAVAILABLE), once per process.
  */
-import type { BoundRegion, SyscallFailure } from './backend.js';
+import type { BoundRegion, SyscallFailure } from '../contract/backend.js';
 
 /** The first Node.js release whose node:ffi is used. */
 export const FFI_MIN_NODE_MAJOR = 26;
@@ -69,7 +69,7 @@ function describe(err: unknown): string {
 }
 
 /**
- * Opens the addon at `addonFile` (the file src/native.ts loaded) through
+ * Opens the addon at `addonFile` (the file src/native/backend.ts loaded) through
  * node:ffi. Never throws: the calls, or why they cannot be had. The library is
  * never closed: a thread's rseq_cs may point into it (and the addon is linked
  * with -z nodelete anyway).

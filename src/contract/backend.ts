@@ -1,6 +1,6 @@
 /**
  * The backend interface. `src/` is written once against it; the native addon
- * (`src/native.ts` over `native/`) and the simulator (`fallback/`) implement it.
+ * (`src/native/backend.ts` over `native/`) and the simulator (`fallback/`) implement it.
  * Everything a backend returns must be identical in shape, and in value where
  * the simulated profile matches the host.
  */
@@ -69,7 +69,7 @@ export interface Backend extends PerCpuOps {
   /**
    * Binds a per-CPU structure's memory to the calling thread (see BoundRegion).
    * `words` is a BigInt64Array over the whole structure; its header has been
-   * checked by src/percpu/layout.ts, and the backend checks it again and keeps
+   * checked by src/contract/layout.ts, and the backend checks it again and keeps
    * its own copy. Throws when the thread cannot run sections.
    */
   bindRegion(words: BigInt64Array, kind: RegionKind): BoundRegion;
@@ -243,7 +243,7 @@ export const REGION_BAD_ID = 6;
 export const REGION_RETRY = 7;
 /** args[0] is not an integer in the operation's range. */
 export const REGION_BAD_ARG = 8;
-/** Through node:ffi (src/ffi.ts): the handle names no live region of this thread and kind. */
+/** Through node:ffi (src/native/ffi.ts): the handle names no live region of this thread and kind. */
 export const REGION_BAD_HANDLE = 9;
 
 /**
@@ -258,7 +258,7 @@ export const REGION_BAD_HANDLE = 9;
 export interface BoundRegion {
   /**
    * How the native backend crosses into the addon for add(), push(), pop(),
-   * take() and give(): 'napi', or 'ffi' (RSEQ_FFI=1, src/ffi.ts). Absent on the simulator.
+   * take() and give(): 'napi', or 'ffi' (RSEQ_FFI=1, src/native/ffi.ts). Absent on the simulator.
    */
   readonly crossing?: 'napi' | 'ffi';
   /** 'ffi': the region's handle in the addon's table (native/region_ffi.h). */
