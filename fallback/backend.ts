@@ -192,6 +192,10 @@ export interface SimulatorBackend extends Backend {
   readonly machine: Machine;
   /** The simulated thread of the calling JavaScript thread (created on first use). */
   currentThread(): SimThread;
+  /** Take one more reference on the calling thread's simulated registration (the model's reference count). */
+  acquire(): RegistrationInfo;
+  /** Drop one reference; returns the references the thread still holds. */
+  release(): number;
 }
 
 export const DEFAULT_KERNEL = '6.19';

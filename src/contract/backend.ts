@@ -97,10 +97,6 @@ export interface Backend extends PerCpuOps {
   /** sched_getcpu(): the libc's (or simulated) view of the current CPU, independent of the rseq area. */
   schedGetcpu(): number;
   debugCounts(): DebugCounts;
-  /** Take one more reference on the calling thread's registration (leak tests). */
-  acquire(): RegistrationInfo;
-  /** Drop one reference; returns the references the thread still holds. */
-  release(): number;
   /**
    * The time-slice extension (Linux 7.0) of the calling thread: the raw
    * calls, each answering what the (real or simulated) kernel answered.

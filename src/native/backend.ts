@@ -247,9 +247,6 @@ class NativeBackend implements Backend {
   debugCounts(): DebugCounts {
     return this.#binding.debugCounts();
   }
-  acquire(): RegistrationInfo {
-    return toRegistration(this.#binding.acquire());
-  }
 
   // Per-CPU critical sections: straight through to the addon (mode 0 = cpu_id, 1 = mm_cid).
   add(mode: IndexMode, id: number, words: BigInt64Array, index: number, count: number): OpStatus {
@@ -311,9 +308,6 @@ class NativeBackend implements Backend {
   }
   possibleCpus(): number[] {
     return this.#binding.possibleCpus();
-  }
-  release(): number {
-    return this.#binding.release();
   }
   get slice(): SliceCalls {
     return nativeSlice(this.#binding);
