@@ -14,7 +14,7 @@
 //   padded + read      the padded Int32 slot, then a private array read: what
 //                      any load after a locked add costs (see contenders.cjs)
 const contenders = require('../lib/contenders.cjs');
-const { Pool } = require('../lib/pool.cjs');
+const { WorkerPool } = require('../lib/worker-pool.cjs');
 const { summary, fmt, table } = require('../lib/stats.cjs');
 const { analysisSetup } = require('../lib/analysis.cjs');
 
@@ -31,7 +31,7 @@ if (held) list.push(...base.map((c) => ({ ...c, id: `${c.id}@held`, label: `${c.
 
 (async () => {
   const wire = contenders.makeShared(pkg);
-  const pool = new Pool({ size: 8, entry, addonPath, wire, extra: [LEAN, ...contenders.PADDED_PLUS] });
+  const pool = new WorkerPool({ size: 8, entry, addonPath, wire, extra: [LEAN, ...contenders.PADDED_PLUS] });
   await pool.start();
   for (const c of list) pool.timed(c.id, 8, 150);
   const samples = {};

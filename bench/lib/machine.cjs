@@ -1,6 +1,7 @@
 'use strict';
-// What the results were measured on: /proc/cpuinfo, the kernel, Node and the
-// package's rseq probe.
+// What the results were measured on (/proc/cpuinfo, the kernel, Node and,
+// where the run loads the package, its rseq probe), and how much other work
+// the machine did meanwhile.
 const fs = require('node:fs');
 const os = require('node:os');
 
@@ -44,7 +45,8 @@ function rseqSummary(rseq) {
   };
 }
 
-function machine(rseq) {
+/** The machine; `rseq` (the package's, when the run loads it) adds its probe. */
+function machine(rseq = null) {
   return {
     ...cpuinfo(),
     kernel: os.release(),
@@ -52,7 +54,7 @@ function machine(rseq) {
     node: process.version,
     v8: process.versions.v8,
     loadavgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
-    rseq: rseqSummary(rseq),
+    ...(rseq ? { rseq: rseqSummary(rseq) } : {}),
   };
 }
 

@@ -10,7 +10,7 @@
 // collects results so that no read can be dropped as dead code.
 
 const { summary } = require('./stats.cjs');
-const { COUNT } = require('./latency.cjs');
+const { COUNT } = require('./histogram.cjs');
 
 function compileLoop(c) {
   const src = `"use strict";
@@ -66,7 +66,7 @@ ${loop}
 /**
  * The body in a loop like compileTimed's, but each operation timed on its
  * own with process.hrtime.bigint() and counted in histogram `h` (a
- * Float64Array, latency.cjs). Returns the operations done. The two clock
+ * Float64Array, histogram.cjs). Returns the operations done. The two clock
  * reads (a vDSO call and a BigInt each) are in every figure, for every
  * contender alike; a contender with an empty body measures them.
  */

@@ -1,5 +1,5 @@
 'use strict';
-// Small statistics and formatting helpers for bench/run.cjs.
+// Small statistics and formatting helpers for the benchmarks.
 
 function sorted(xs) {
   return [...xs].sort((a, b) => a - b);
@@ -16,6 +16,18 @@ function median(xs) {
 function summary(xs) {
   const s = sorted(xs);
   return { median: median(s), min: s[0], max: s[s.length - 1], samples: xs.map(round4) };
+}
+
+/**
+ * Median/min/max of the per-round ratios a[i] / b[i]: each round's two
+ * contenders ran back to back, so a slow moment hits both sides of a ratio.
+ */
+function paired(a, b) {
+  const n = Math.min(a.length, b.length);
+  const r = [];
+  for (let i = 0; i < n; i++) r.push(a[i] / b[i]);
+  const s = summary(r);
+  return { median: round4(s.median), min: round4(s.min), max: round4(s.max) };
 }
 
 function round4(x) {
@@ -54,4 +66,4 @@ function markdownTable(header, rows) {
   return out.join('\n');
 }
 
-module.exports = { median, summary, round4, fmt, table, markdownTable };
+module.exports = { median, summary, paired, round4, fmt, table, markdownTable };

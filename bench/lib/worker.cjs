@@ -1,15 +1,15 @@
 'use strict';
-// A benchmark worker (see pool.cjs). It loads the package, builds its ctx over
-// the shared state, and for each run: compiles (once) the contender's timed
-// loop, says it is ready, waits on the GO word, runs, stores its figures and
-// says it is done. A latency run (pool.latency) runs the contender's loop
+// A benchmark worker (see worker-pool.cjs). It loads the package, builds its
+// ctx over the shared state, and for each run: compiles (once) the
+// contender's timed loop, says it is ready, waits on the GO word, runs,
+// stores its figures and says it is done. A latency run (pool.latency) runs the contender's loop
 // with every operation timed into this worker's histogram, pinned to the
 // run's CPUs when it names some.
 const { workerData, parentPort } = require('node:worker_threads');
 const { compileTimed, compileLatency } = require('./micro.cjs');
-const { BUCKETS } = require('./latency.cjs');
+const { BUCKETS } = require('./histogram.cjs');
 const contenders = require('./contenders.cjs');
-const { CTL } = require('./pool.cjs');
+const { CTL } = require('./worker-pool.cjs');
 
 const { entry, addonPath, wire, index, control, results, histograms, batch, extra } = workerData;
 const pkg = require(entry);

@@ -1,10 +1,10 @@
 'use strict';
 // One sample of each per-CPU operation on the backend RSEQ_BACKEND selects
-// (bench/run.cjs section 6 starts this alternately with RSEQ_BACKEND=native
-// and RSEQ_BACKEND=simulator). Prints one JSON line:
+// (section 8 of bench/run.cjs, backends.cjs, starts this alternately with
+// RSEQ_BACKEND=native and RSEQ_BACKEND=simulator). Prints one JSON line:
 //   { backend, fallbackReason, results: { [id]: { label, iterations, nsPerOp } } }
-//   node bench/lib/backend-child.cjs <dist entry> <targetMs>
-const { runAlternating } = require('./micro.cjs');
+//   node bench/run/backend-child.cjs <dist entry> <targetMs>
+const { runAlternating } = require('../lib/micro.cjs');
 
 const [entry, targetArg] = process.argv.slice(2);
 const targetMs = Number(targetArg) || 30;

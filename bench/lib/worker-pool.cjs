@@ -1,5 +1,6 @@
 'use strict';
-// A pool of benchmark workers (worker.cjs) driven from the main thread.
+// The pool of benchmark workers (worker.cjs) driven from the main thread:
+// sections 3 to 7 of bench/run.cjs and the analysis scripts run on it.
 //
 // One run: the main thread posts the run to the first W workers, waits until
 // all W are READY (each parked in Atomics.wait on GO), stamps t0 and bumps GO
@@ -8,12 +9,13 @@
 // runs: each worker makes one benchLoop call of fixed iterations). It stamps
 // t1 when DONE reaches W. Throughput = all workers' operations / (t1 - t0).
 // Latency runs are timed runs in which each worker also counts the duration
-// of every operation in its own histogram (latency.cjs); the run returns the
+// of every operation in its own histogram (histogram.cjs); the run returns the
 // sum of the W histograms.
 
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
-const { BUCKETS } = require('./latency.cjs');
+const { BUCKETS } = require('./histogram.cjs');
+const { median } = require('./stats.cjs');
 
 // Int32 word indices in the control buffer, each on its own 64-byte line
 // (STOP is read by every worker every batch).
@@ -21,7 +23,7 @@ const CTL = { GO: 0, READY: 16, DONE: 32, STOP: 48 };
 const CONTROL_BYTES = 64 * 4;
 const WAIT_LIMIT_MS = 120000;
 
-class Pool {
+class WorkerPool {
   /** `extra`: more contenders ({ id, label, setup, body }) the workers can run (analysis scripts). */
   constructor({ size, entry, addonPath, wire, batch = 256, extra = [] }) {
     this.size = size;
@@ -133,4 +135,37 @@ class Pool {
   }
 }
 
-module.exports = { Pool, CTL };
+/**
+ * Timed runs of every contender of `list` with each worker count of
+ * `counts`, `rounds` times, the order rotating every round; adds each run's
+ * operations to totals[id]. Returns { samples, perThreadNs }: samples[W][id]
+ * the throughput of each round (ops/s), perThreadNs[W][id] the median over
+ * the workers of wall time / that worker's operations.
+ */
+function timedSeries(pool, list, counts, rounds, durationMs, totals) {
+  const samples = {};
+  const perThreadNs = {};
+  for (const w of counts) {
+    samples[w] = {};
+    perThreadNs[w] = {};
+    for (const c of list) {
+      samples[w][c.id] = [];
+      perThreadNs[w][c.id] = [];
+    }
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const w of counts) {
+      for (let k = 0; k < list.length; k++) {
+        const c = list[(k + r) % list.length];
+        const run = pool.timed(c.id, w, durationMs);
+        const ops = run.per.reduce((a, p) => a + p.ops, 0);
+        totals[c.id] = (totals[c.id] || 0) + ops;
+        samples[w][c.id].push((ops * 1e9) / run.wallNs);
+        perThreadNs[w][c.id].push(median(run.per.map((p) => run.wallNs / p.ops)));
+      }
+    }
+  }
+  return { samples, perThreadNs };
+}
+
+module.exports = { WorkerPool, CTL, timedSeries };

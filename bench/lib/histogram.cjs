@@ -1,12 +1,13 @@
 'use strict';
-// Latency histograms for bench/run.cjs's latency section.
+// Latency histograms for bench/run.cjs's latency section (bench/run/latency.cjs).
 //
 // A worker times every operation with process.hrtime.bigint() and counts the
 // duration (ns) in a log-linear histogram: one bucket per ns below 64 ns, then
 // 32 buckets per power of two (each at most 1/32 = 3 % wide) up to 2^31 ns
 // (2.1 s; longer durations count in the last bucket). The histogram is a
-// Float64Array region of a SharedArrayBuffer the worker owns (pool.cjs), so no
-// sample is kept or copied: a run's distribution is the sum of its workers'.
+// Float64Array region of a SharedArrayBuffer the worker owns
+// (worker-pool.cjs), so no sample is kept or copied: a run's distribution is
+// the sum of its workers'.
 
 const LINEAR = 64;
 const SUB_BITS = 5;

@@ -4,7 +4,7 @@
 // main thread (makeRseq) and bound in a worker from the registry's buffer
 // (attachRseq: the same definitions find the same shared series).
 
-const W = require('./metrics-workload.cjs');
+const W = require('./workload.cjs');
 
 function load() {
   try {

@@ -1,6 +1,6 @@
 'use strict';
-// A worker_threads worker of bench/metrics.cjs's scrape section. workerData:
-// { kind, index, count, buffer? }.
+// A worker_threads worker of bench/metrics.cjs's scrape section
+// (scrape.cjs). workerData: { kind, index, count, buffer? }.
 //
 //   kind 'rseq': attaches to the main thread's rseq/metrics registry
 //     (Registry.from(buffer)), makes `count` requests of the workload on it
@@ -14,13 +14,13 @@
 //     main thread gives the answers to AggregatorRegistry.aggregate).
 
 const { parentPort, workerData } = require('node:worker_threads');
-const W = require('./metrics-workload.cjs');
+const W = require('./workload.cjs');
 
 const { kind, index, count } = workerData;
 
 async function main() {
   if (kind === 'rseq') {
-    const { attachRseq } = require('./metrics-rseq.cjs');
+    const { attachRseq } = require('./rseq.cjs');
     const { counter, histogram } = attachRseq(workerData.buffer);
     W.record(counter, histogram, count, index);
     parentPort.postMessage('ready');
