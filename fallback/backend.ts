@@ -42,9 +42,10 @@
  * return-to-user logic does the aborts.
  * - Linearisation: a section attempt holds the lock of its id (the
  *   simulated CPU in mode `cpu`, the mm_cid in mode `mmcid`, as the area
- *   shows it) in a SharedArrayBuffer shared by every isolate
- *   (shared-sections.ts): threads mapped to the same simulated CPU
- *   serialise, as rseq serialises threads on one CPU.
+ *   shows it; src/contract/section-locks.ts): the process's locks
+ *   (shared-sections.ts) for the raw operations, the structure's own for a
+ *   bound region. Threads mapped to the same simulated CPU serialise, as
+ *   rseq serialises threads on one CPU.
  * - Aborts happen at a step boundary inside the section when (a) another
  *   thread fenced this thread's CPU since the attempt started (fence()),
  *   (b) a thread waiting for the same lock asked for the CPU after waiting
@@ -69,30 +70,26 @@
  *   possibleCpus(): the simulated machine's CPUs, 0..cpus-1.
  *
  * Per-isolate state: worker threads are separate V8 isolates, so each one
- * loading this module gets its own simulated machine whose thread set is
- * "this real thread"; debugCounts() is process-wide (shared-counts.ts). The
- * cross-isolate state is the mm_cid pool (shared-mmcid.ts), so live
- * workers get distinct mm_cid values below min(CPUs, live threads), and the
- * section locks and fence generations (shared-sections.ts). Both are
- * created when this module is first loaded in the process (for the default
- * CPU count; other counts when the first backend with that count is made)
- * and inherited by workers started after that: load the package in the
- * main thread before starting workers that share per-CPU data.
- * What a later issue must do to share one machine between isolates: put the
- * simulated memory arena (already a SharedArrayBuffer), the thread table
- * (tid, CPU, affinity, registration address/len/sig/mode, cached IDs) and
- * the membarrier state in SharedArrayBuffers handed to workers through
- * worker_threads environment data (as shared-mmcid.ts does), guard updates
- * with Atomics, and let every isolate's Machine read and write that shared
- * state instead of its private Maps; memory allocation then needs one
- * shared allocator (a lock plus a region table in the shared buffer).
+ * gets its own simulated machine whose thread set is "this real thread";
+ * debugCounts() is process-wide (shared-counts.ts). The cross-isolate state
+ * is the mm_cid pool (shared-mmcid.ts), so live workers get distinct mm_cid
+ * values below min(CPUs, live threads), and the section locks and fence
+ * generations (shared-sections.ts). Loading this module creates none of
+ * it: the first backend an isolate creates adopts what the isolate inherited
+ * through worker_threads environment data, or creates and publishes it for
+ * the workers started from then on. A structure's own operations serialise on
+ * the locks in its buffer, so they are exact whatever the order in which
+ * threads loaded the package; for the rest (distinct mm_cid values, the
+ * process-wide counts), create the structures (or make any rseq call) in the
+ * main thread before starting the workers that share them.
  */
 import * as os from 'node:os';
 import * as wt from 'node:worker_threads';
 import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from '../src/contract/backend.js';
 import type { SliceCallResult, SliceCalls } from '../src/contract/backend.js';
 import { readLayout } from '../src/contract/layout.js';
-import { sectionRegion } from './region.js';
+import { lockToken, SharedSectionLocks } from '../src/contract/section-locks.js';
+import { sectionRegion } from '../src/contract/section-region.js';
 import { FIELD_OFFSET, OP_ABORTED, OP_MOVED } from '../src/contract/backend.js';
 import { errnoInfo as explainedErrno } from '../src/contract/errors.js';
 import { fieldUnavailable } from '../src/contract/fields.js';
@@ -126,7 +123,7 @@ import { simulatedSelftest } from './kernel/selftest.js';
 import { PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_GET, PR_RSEQ_SLICE_EXTENSION_SET, PR_RSEQ_SLICE_EXT_ENABLE, SLICE_GRANTED } from './kernel/slice.js';
 import { SharedMmCidPool } from './shared-mmcid.js';
 import { AREAS, REGISTRATIONS, THREADS, releaseOnExit, sharedDebugCounts } from './shared-counts.js';
-import { SharedSectionLocks } from './shared-sections.js';
+import { processSectionLocks } from './shared-sections.js';
 
 export interface SimulatorBackendOptions {
   /** Kernel release or profile id (default '6.19'). */
@@ -220,24 +217,6 @@ function hostCpus(): number {
   return Math.max(1, Math.min(4096, n || 1));
 }
 
-/**
- * Loading this module creates (or adopts) the process's shared mm_cid pool
- * and section locks for the default CPU count, so that workers started
- * after the package was loaded share them even when this thread never
- * made an rseq call before starting them.
- */
-function primeSharedState(): void {
-  try {
-    const cpus = hostCpus();
-    SharedMmCidPool.forCpus(cpus);
-    SharedSectionLocks.forCpus(cpus);
-    sharedDebugCounts();
-  } catch {
-    // No SharedArrayBuffer or environment data: each backend makes its own.
-  }
-}
-primeSharedState();
-
 function alignUp(n: number, align: number): number {
   return Math.ceil(n / align) * align;
 }
@@ -253,7 +232,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
   const pid = process.pid;
   const share = options.shareMmCid ?? true;
   const pool = share ? SharedMmCidPool.forCpus(cpus) : undefined;
-  const processLocks = SharedSectionLocks.forCpus(cpus, options.shareLocks ?? true);
+  const processLocks = processSectionLocks(cpus, options.shareLocks ?? true);
   const abortRate = options.abortRate ?? abortRateFromEnv();
   const machine = new Machine({
     rseqDebug: options.rseqDebug ?? false,
@@ -284,7 +263,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
   };
   const ops: OpCounts = { aborts: 0, moved: 0, attempts: 0 };
   /** This real thread's lock token (tid + 1, unique in the process). */
-  const token = (pid + wt.threadId + 1) | 0 || 1;
+  const token = lockToken(pid, wt.threadId);
   let injections = 0;
   let membarrierRegistered = false;
   let selftestVerdict: 'ok' | 'broken' | null = null;
@@ -596,7 +575,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       const layout = readLayout(kind, words.buffer);
       const mode = layout.mode;
       needMmCid(mode);
-      // The structure's own section locks (see fallback/region.ts).
+      // The structure's own section locks (src/contract/section-region.ts).
       const locks = SharedSectionLocks.within(words.buffer as SharedArrayBuffer, layout.locks * 8, layout.slots);
       const region = sectionRegion(words, layout, {
         currentId: () => backend.currentId(mode),

@@ -126,5 +126,4 @@ export type {
   RegistrationAccess,
 } from './kernel/profiles.js';
 export { SharedMmCidPool } from './shared-mmcid.js';
-export { PREEMPT_AFTER_MS, SharedSectionLocks, STALE_AFTER_MS } from './shared-sections.js';
-export type { LockKind } from './shared-sections.js';
+export { processSectionLocks } from './shared-sections.js';

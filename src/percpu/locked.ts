@@ -3,9 +3,9 @@
  * (src/selftest.ts sectionSafety: a kernel in the table of known-broken
  * releases, such as 6.19 on arm64, or a selftest that found them broken), a
  * structure's operations run the same single-attempt steps as the sections
- * (fallback/region.ts, shared with the simulator) but each attempt holds the
- * lock of its slot instead of relying on the kernel to abort it. The locks
- * live in the structure's own buffer (Layout.locks, SharedSectionLocks.within),
+ * (src/contract/section-region.ts, shared with the simulator) but each attempt
+ * holds the lock of its slot instead of relying on the kernel to abort it. The
+ * locks live in the structure's own buffer (Layout.locks, SharedSectionLocks.within),
  * so every thread of the process that binds the structure after the verdict
  * serialises on them, whichever backend it runs on. Nothing here is a rseq
  * critical section: no rseq_cs is stored, nothing depends on aborts.
@@ -15,20 +15,15 @@
  * returns; the claim protocol of core.ts works unchanged.
  */
 import * as wt from 'node:worker_threads';
-import { sectionRegion } from '../../fallback/region.js';
-import { SharedSectionLocks } from '../../fallback/shared-sections.js';
 import { OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type BoundRegion, type OpStatus } from '../contract/backend.js';
 import type { Layout } from '../contract/layout.js';
-
-/** This thread's lock token: unique in the process, never 0 (as fallback/backend.ts makes it). */
-function token(): number {
-  return (process.pid + wt.threadId + 1) | 0 || 1;
-}
+import { lockToken, SharedSectionLocks } from '../contract/section-locks.js';
+import { sectionRegion } from '../contract/section-region.js';
 
 export function lockedRegion(words: BigInt64Array, layout: Layout, currentId: () => number): BoundRegion {
   const locks = SharedSectionLocks.within(words.buffer as SharedArrayBuffer, layout.locks * 8, layout.slots);
   const kind = layout.mode;
-  const me = token();
+  const me = lockToken(process.pid, wt.threadId);
   /** One attempt under the slot's lock; OP_MOVED when the thread's id is no longer `id`. */
   const attempt = <T>(id: number, moved: T, body: () => T): T => {
     locks.acquire(kind, id, me);

@@ -12,8 +12,8 @@ import { RseqError } from '../../src/contract/errors.js';
 import {
   createSimulatorBackend,
   Machine,
+  processSectionLocks,
   runSection,
-  SharedSectionLocks,
   simulatedMemory,
   type SectionArgs,
   type SectionName,
@@ -261,7 +261,7 @@ describe('ids, counts, abort policy, fence', () => {
     expect(b.fence(-1)).toBeNull();
     expect(b.fence(2)).toBeNull();
     expect(b.fence(999)).toBeNull(); // an offline CPU: nothing to do, as the kernel answers
-    const locks = SharedSectionLocks.forCpus(4, false);
+    const locks = processSectionLocks(4, false);
     const g = locks.generation(1);
     locks.fence(1, 12345);
     expect(locks.generation(1)).toBe(g + 1);

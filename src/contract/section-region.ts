@@ -1,10 +1,13 @@
 /**
- * The simulator's bound regions: the operations of native/region.cc written
- * over single-attempt critical sections (the simulator's step programs), with
- * the same statuses, checks and retries, so both backends give the same
- * results. Sections of one structure serialise on the section locks that live
- * in the structure's own buffer (SharedSectionLocks.within), so every thread
- * that uses the structure shares them whatever the order it loaded the package in.
+ * A structure's bound operations (BoundRegion: add, push, pop, pushMany,
+ * popMany, take, give) written over single-attempt sections, with the
+ * statuses, checks and retries of native/region.cc, so every implementation
+ * gives the same results. Two callers supply the sections: the simulator
+ * backend (its step programs, fallback/backend.ts) and the slot-locked path of
+ * kernels where critical sections are unsafe (src/percpu/locked.ts). Both
+ * serialise a structure's sections on the locks in the structure's own buffer
+ * (section-locks.ts), so every thread that uses the structure shares them,
+ * whatever the order in which threads loaded the package.
  */
 import {
   OP_BAD_INDEX,
@@ -20,8 +23,8 @@ import {
   REGION_RETRY,
   type BoundRegion,
   type OpStatus,
-} from '../src/contract/backend.js';
-import { EMPTY, HEADER_WORDS, LOCKED, TAKEN, type Layout } from '../src/contract/layout.js';
+} from './backend.js';
+import { EMPTY, HEADER_WORDS, LOCKED, TAKEN, type Layout } from './layout.js';
 
 /** One attempt of each section, in the region's mode, on its words. */
 export interface RegionSections {
