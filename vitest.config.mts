@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // scripts/test-node-majors.cjs runs the suite under each Node major with that
@@ -11,6 +12,14 @@ if (wantedMajor && process.versions.node.split('.')[0] !== wantedMajor) {
 // The shared suite (test/shared) runs twice: once on the native backend and
 // once on the simulator. Native-only and simulator-only tests run beside it.
 export default defineConfig({
+  resolve: {
+    alias: [
+      // src/select.ts loads the simulator with a runtime require of the compiled
+      // fallback/backend.js; the tests run the TypeScript sources, so there the
+      // loader is a module that imports the simulator statically.
+      { find: /^\.\/simulator-loader\.js$/, replacement: fileURLToPath(new URL('./test/helpers/simulator-loader.ts', import.meta.url)) },
+    ],
+  },
   test: {
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -5,11 +5,11 @@
  * the simulator, with `fallbackReason` saying exactly why. native: the addon or
  * an error carrying that reason. simulator: the simulator.
  */
-import { createSimulatorBackend } from '../fallback/backend.js';
 import type { Backend } from './contract/backend.js';
 import { RseqError } from './contract/errors.js';
 import { kernelInfo, loadNative } from './native/backend.js';
 import type { KernelInfo, LibcInfo } from './contract/types.js';
+import { createSimulator } from './simulator-loader.js';
 
 export type BackendChoice = 'auto' | 'native' | 'simulator';
 
@@ -33,14 +33,15 @@ export function parseChoice(value: string | undefined): BackendChoice {
 }
 
 /**
- * The simulator, with the kernel and libc profiles named by RSEQ_SIM_KERNEL
- * (a release such as `6.3` or `7.0`) and RSEQ_SIM_LIBC (such as `glibc-2.40`,
- * `musl`) when set; otherwise its documented defaults.
+ * The simulator (loaded now, on its first use), with the kernel and libc
+ * profiles named by RSEQ_SIM_KERNEL (a release such as `6.3` or `7.0`) and
+ * RSEQ_SIM_LIBC (such as `glibc-2.40`, `musl`) when set; otherwise its
+ * documented defaults.
  */
 function simulator(): Backend {
   const kernel = process.env.RSEQ_SIM_KERNEL?.trim() || undefined;
   const libc = process.env.RSEQ_SIM_LIBC?.trim() || undefined;
-  return createSimulatorBackend({ kernel, libc });
+  return createSimulator({ kernel, libc });
 }
 
 /** The code of the warning below; `node --disable-warning=RSEQ_SIMULATED` hides it too. */
