@@ -13,6 +13,11 @@
  * include/uapi/linux/rseq.h and kernel/rseq.c in the kernel tree,
  * Documentation/userspace-api/rseq.rst, and glibc's sysdeps/.../bits/rseq.h
  * (for the signatures). The file is plain C so a C test can include it too.
+ *
+ * The TypeScript side takes the same values from its table,
+ * src/contract/abi.ts; native/abi_table.h is generated from that table
+ * (scripts/gen-abi.cjs), and the checks at the end of this file hold every
+ * definition here to it at compile time.
  */
 #ifndef RSEQ_NATIVE_ABI_H
 #define RSEQ_NATIVE_ABI_H
@@ -20,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
+
+#include "abi_table.h"
 
 #if !defined(__linux__)
 #error "rseq is a Linux system call; the native core builds on Linux only"
@@ -59,9 +66,9 @@
 /*
  * The critical sections themselves (inline assembly that stores a struct
  * rseq_abi_cs address, checks cpu_id and commits with one store, with the
- * signature before each abort label) are per architecture and will live in
- * native/arch/x86_64.h and native/arch/aarch64.h; this header only describes
- * the data they share with the kernel.
+ * signature before each abort label) are in native/arch/x86_64.h and
+ * native/arch/aarch64.h; this header only describes the data they share with
+ * the kernel.
  */
 
 /* ------------------------------------------------------------------------ */
@@ -264,31 +271,92 @@ struct rseq_abi {
 #define RSEQ_ABI_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
-RSEQ_ABI_STATIC_ASSERT(sizeof(struct rseq_abi_cs) == 32, "struct rseq_cs is 32 bytes");
-RSEQ_ABI_STATIC_ASSERT(__alignof__(struct rseq_abi_cs) == 32, "struct rseq_cs is 32-byte aligned");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi_cs, start_ip) == 8, "rseq_cs.start_ip");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi_cs, post_commit_offset) == 16, "rseq_cs.post_commit_offset");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi_cs, abort_ip) == 24, "rseq_cs.abort_ip");
+/* The layouts, field by field, against the table (abi_table.h). */
+#define RSEQ_ABI_CHECK_FIELD(field, offset, size)                                       \
+	RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, field) == (offset) &&           \
+				       sizeof(((struct rseq_abi *)0)->field) == (size), \
+			       "struct rseq." #field " differs from src/contract/abi.ts");
+RSEQ_TABLE_RSEQ_FIELDS(RSEQ_ABI_CHECK_FIELD)
+#undef RSEQ_ABI_CHECK_FIELD
+#define RSEQ_ABI_CHECK_CS_FIELD(field, offset, size)                                       \
+	RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi_cs, field) == (offset) &&           \
+				       sizeof(((struct rseq_abi_cs *)0)->field) == (size), \
+			       "struct rseq_cs." #field " differs from src/contract/abi.ts");
+RSEQ_TABLE_RSEQ_CS_FIELDS(RSEQ_ABI_CHECK_CS_FIELD)
+#undef RSEQ_ABI_CHECK_CS_FIELD
 
-RSEQ_ABI_STATIC_ASSERT(sizeof(struct rseq_abi) == RSEQ_ABI_ORIG_SIZE, "struct rseq is 32 bytes");
-RSEQ_ABI_STATIC_ASSERT(__alignof__(struct rseq_abi) == RSEQ_ABI_MIN_ALIGN, "struct rseq is 32-byte aligned");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, cpu_id_start) == 0, "rseq.cpu_id_start");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, cpu_id) == 4, "rseq.cpu_id");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, rseq_cs) == 8, "rseq.rseq_cs");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, flags) == 16, "rseq.flags");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, node_id) == 20, "rseq.node_id");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, mm_cid) == 24, "rseq.mm_cid");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, slice_ctrl) == 28, "rseq.slice_ctrl");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, slice_ctrl) == RSEQ_ABI_SLICE_CTRL_OFFSET, "slice_ctrl offset");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, node_id) + 4 == RSEQ_ABI_FEATURE_NODE_ID, "node_id feature size");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, mm_cid) + 4 == RSEQ_ABI_FEATURE_MM_CID, "mm_cid feature size");
-RSEQ_ABI_STATIC_ASSERT(offsetof(struct rseq_abi, slice_ctrl) + 4 == RSEQ_ABI_FEATURE_SLICE_CTRL, "slice_ctrl feature size");
+RSEQ_ABI_STATIC_ASSERT(sizeof(struct rseq_abi_cs) == RSEQ_TABLE_RSEQ_CS_SIZE, "struct rseq_cs size");
+RSEQ_ABI_STATIC_ASSERT(__alignof__(struct rseq_abi_cs) == RSEQ_TABLE_RSEQ_CS_ALIGN, "struct rseq_cs alignment");
+RSEQ_ABI_STATIC_ASSERT(sizeof(struct rseq_abi) == RSEQ_ABI_ORIG_SIZE, "struct rseq is the original 32 bytes");
+RSEQ_ABI_STATIC_ASSERT(__alignof__(struct rseq_abi) == RSEQ_ABI_MIN_ALIGN, "struct rseq alignment");
+
+/* Every definition above against the table. */
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_ORIG_SIZE == RSEQ_TABLE_RSEQ_SIZE, "ORIG_RSEQ_SIZE");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_MIN_ALIGN == RSEQ_TABLE_RSEQ_ALIGN, "struct rseq alignment");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_ORIG_FEATURE_SIZE == RSEQ_TABLE_RSEQ_ORIG_FEATURE_SIZE, "original feature size");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_FEATURE_CPU_ID_START == RSEQ_TABLE_RSEQ_CPU_ID_OFFSET + RSEQ_TABLE_RSEQ_CPU_ID_SIZE &&
+			       RSEQ_ABI_FEATURE_CPU_ID == RSEQ_TABLE_RSEQ_CPU_ID_OFFSET + RSEQ_TABLE_RSEQ_CPU_ID_SIZE,
+		       "cpu_id_start and cpu_id feature size");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_FEATURE_NODE_ID == RSEQ_TABLE_RSEQ_NODE_ID_OFFSET + RSEQ_TABLE_RSEQ_NODE_ID_SIZE,
+		       "node_id feature size");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_FEATURE_MM_CID == RSEQ_TABLE_RSEQ_MM_CID_OFFSET + RSEQ_TABLE_RSEQ_MM_CID_SIZE,
+		       "mm_cid feature size");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_FEATURE_SLICE_CTRL == RSEQ_TABLE_RSEQ_SLICE_CTRL_OFFSET + RSEQ_TABLE_RSEQ_SLICE_CTRL_SIZE,
+		       "slice_ctrl feature size");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_SLICE_CTRL_OFFSET == RSEQ_TABLE_RSEQ_SLICE_CTRL_OFFSET, "slice_ctrl offset");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_FLAG_UNREGISTER == RSEQ_TABLE_FLAG_UNREGISTER &&
+			       RSEQ_ABI_FLAG_SLICE_EXT_DEFAULT_ON == RSEQ_TABLE_FLAG_SLICE_EXT_DEFAULT_ON,
+		       "rseq() flags");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_CS_FLAG_NO_RESTART_ON_PREEMPT == RSEQ_TABLE_CS_FLAG_NO_RESTART_ON_PREEMPT &&
+			       RSEQ_ABI_CS_FLAG_NO_RESTART_ON_SIGNAL == RSEQ_TABLE_CS_FLAG_NO_RESTART_ON_SIGNAL &&
+			       RSEQ_ABI_CS_FLAG_NO_RESTART_ON_MIGRATE == RSEQ_TABLE_CS_FLAG_NO_RESTART_ON_MIGRATE &&
+			       RSEQ_ABI_CS_FLAG_SLICE_EXT_AVAILABLE == RSEQ_TABLE_CS_FLAG_SLICE_EXT_AVAILABLE &&
+			       RSEQ_ABI_CS_FLAG_SLICE_EXT_ENABLED == RSEQ_TABLE_CS_FLAG_SLICE_EXT_ENABLED,
+		       "rseq_cs and rseq flags");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_CPU_ID_UNINITIALIZED == RSEQ_TABLE_CPU_ID_UNINITIALIZED &&
+			       RSEQ_ABI_CPU_ID_REGISTRATION_FAILED == RSEQ_TABLE_CPU_ID_REGISTRATION_FAILED,
+		       "cpu_id values");
+#if defined(__x86_64__)
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_SIG == RSEQ_TABLE_SIG_X86_64, "x86_64 signature");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_NR_RSEQ == RSEQ_TABLE_NR_RSEQ_X86_64 &&
+			       RSEQ_ABI_NR_MEMBARRIER == RSEQ_TABLE_NR_MEMBARRIER_X86_64,
+		       "x86_64 system call numbers");
+#elif defined(__aarch64__)
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_SIG == RSEQ_TABLE_SIG_AARCH64, "aarch64 signature");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_NR_RSEQ == RSEQ_TABLE_NR_RSEQ_AARCH64 &&
+			       RSEQ_ABI_NR_MEMBARRIER == RSEQ_TABLE_NR_MEMBARRIER_AARCH64,
+		       "aarch64 system call numbers");
+#endif
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_NR_RSEQ_SLICE_YIELD == RSEQ_TABLE_NR_RSEQ_SLICE_YIELD, "rseq_slice_yield number");
+RSEQ_ABI_STATIC_ASSERT(AT_RSEQ_FEATURE_SIZE == RSEQ_TABLE_AT_RSEQ_FEATURE_SIZE && AT_RSEQ_ALIGN == RSEQ_TABLE_AT_RSEQ_ALIGN,
+		       "auxv entry numbers");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_MEMBARRIER_CMD_QUERY == RSEQ_TABLE_MEMBARRIER_CMD_QUERY &&
+			       RSEQ_ABI_MEMBARRIER_CMD_GLOBAL == RSEQ_TABLE_MEMBARRIER_CMD_GLOBAL &&
+			       RSEQ_ABI_MEMBARRIER_CMD_GLOBAL_EXPEDITED == RSEQ_TABLE_MEMBARRIER_CMD_GLOBAL_EXPEDITED &&
+			       RSEQ_ABI_MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED == RSEQ_TABLE_MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED &&
+			       RSEQ_ABI_MEMBARRIER_CMD_PRIVATE_EXPEDITED == RSEQ_TABLE_MEMBARRIER_CMD_PRIVATE_EXPEDITED &&
+			       RSEQ_ABI_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED == RSEQ_TABLE_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED &&
+			       RSEQ_ABI_MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE == RSEQ_TABLE_MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE &&
+			       RSEQ_ABI_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE ==
+				       RSEQ_TABLE_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE &&
+			       RSEQ_ABI_MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ == RSEQ_TABLE_MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ &&
+			       RSEQ_ABI_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ == RSEQ_TABLE_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ &&
+			       RSEQ_ABI_MEMBARRIER_CMD_GET_REGISTRATIONS == RSEQ_TABLE_MEMBARRIER_CMD_GET_REGISTRATIONS &&
+			       RSEQ_ABI_MEMBARRIER_CMD_FLAG_CPU == RSEQ_TABLE_MEMBARRIER_CMD_FLAG_CPU,
+		       "membarrier commands");
+RSEQ_ABI_STATIC_ASSERT(RSEQ_ABI_PR_RSEQ_SLICE_EXTENSION == RSEQ_TABLE_PR_RSEQ_SLICE_EXTENSION &&
+			       RSEQ_ABI_PR_RSEQ_SLICE_EXTENSION_GET == RSEQ_TABLE_PR_RSEQ_SLICE_EXTENSION_GET &&
+			       RSEQ_ABI_PR_RSEQ_SLICE_EXTENSION_SET == RSEQ_TABLE_PR_RSEQ_SLICE_EXTENSION_SET &&
+			       RSEQ_ABI_PR_RSEQ_SLICE_EXT_ENABLE == RSEQ_TABLE_PR_RSEQ_SLICE_EXT_ENABLE &&
+			       RSEQ_ABI_ENOTSUPP == RSEQ_TABLE_ENOTSUPP,
+		       "time-slice extension prctl");
+
+/* And against the system's headers, where they have them. */
 #ifdef __NR_rseq
 RSEQ_ABI_STATIC_ASSERT(__NR_rseq == RSEQ_ABI_NR_RSEQ, "rseq syscall number");
 #endif
 #ifdef __NR_membarrier
 RSEQ_ABI_STATIC_ASSERT(__NR_membarrier == RSEQ_ABI_NR_MEMBARRIER, "membarrier syscall number");
 #endif
-RSEQ_ABI_STATIC_ASSERT(AT_RSEQ_FEATURE_SIZE == 27 && AT_RSEQ_ALIGN == 28, "auxv entry numbers");
 
 #endif /* RSEQ_NATIVE_ABI_H */

@@ -154,7 +154,7 @@ napi_value ThrowErrno(napi_env env, const char* what, int err) {
 }
 
 napi_value ThrowNotRegistered(napi_env env) {
-  return ThrowError(env, ErrorKind::Error, "ERR_RSEQ_NOT_REGISTERED",
+  return ThrowError(env, ErrorKind::Error, RSEQ_TABLE_ERR_RSEQ_NOT_REGISTERED,
                     "the calling thread holds no rseq registration; call acquire() first");
 }
 
@@ -517,13 +517,13 @@ std::string FormatNumber(double d) {
 
 bool ArgTypeError(const OpArgs& a, const char* name, const char* what) {
   std::string msg = std::string(a.fn) + ": " + name + " must be " + what;
-  napi_throw_type_error(a.env, "ERR_INVALID_ARG_TYPE", msg.c_str());
+  napi_throw_type_error(a.env, RSEQ_TABLE_ERR_INVALID_ARG_TYPE, msg.c_str());
   return false;
 }
 
 bool ArgRangeError(const OpArgs& a, const std::string& msg) {
   std::string full = std::string(a.fn) + ": " + msg;
-  napi_throw_range_error(a.env, "ERR_OUT_OF_RANGE", full.c_str());
+  napi_throw_range_error(a.env, RSEQ_TABLE_ERR_OUT_OF_RANGE, full.c_str());
   return false;
 }
 
@@ -661,7 +661,7 @@ bool GetIndexArg(const OpArgs& a, size_t i, const char* name, const Words& w, si
 }
 
 napi_value ThrowFieldUnavailable(napi_env env) {
-  return ThrowError(env, ErrorKind::Error, "ERR_RSEQ_FIELD_UNAVAILABLE",
+  return ThrowError(env, ErrorKind::Error, RSEQ_TABLE_ERR_RSEQ_FIELD_UNAVAILABLE,
                     "mm_cid is not available: the kernel's rseq feature size is " +
                         std::to_string(effective_feature_size()) +
                         " and mm_cid needs 28 (Linux 6.3+); use mode 0 (cpu_id)");

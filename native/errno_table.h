@@ -1,6 +1,6 @@
 // native/errno_table.h - the rseq syscall's errno table, measured.
 //
-// Runs the ERRNO_CASES sequence of src/types.ts on a fresh pthread with raw
+// Runs the ERRNO_CASES sequence of src/contract/abi.ts on a fresh pthread with raw
 // rseq(2) calls and records what the kernel answered. A and B are two zeroed
 // 64-byte areas aligned to 64, SIG is the architecture's signature, UNREG is
 // RSEQ_FLAG_UNREGISTER, BAD is 1 << 8 (a flag no kernel defines) and KADDR is a
@@ -13,11 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi_table.h"
+
 namespace rseq_native {
 
 constexpr size_t kErrnoCaseCount = 18;
+static_assert(kErrnoCaseCount == RSEQ_TABLE_ERRNO_CASE_COUNT, "the cases run here are ERRNO_CASES of src/contract/abi.ts");
 
-// The case names in order, spelled as in ERRNO_CASES (src/types.ts).
+// The case names in the order run_errno_table() runs them, spelled as in
+// ERRNO_CASES (native/test/test_errno_table.cc compares them with the table).
 extern const char* const kErrnoCaseNames[kErrnoCaseCount];
 
 struct ErrnoCaseResult {

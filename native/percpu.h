@@ -7,7 +7,7 @@
 // status. It is what the addon calls; the arch headers can also be used
 // directly (the stress test does, with delay injection compiled in).
 //
-// Semantics follow src/backend.ts (PerCpuOps): every operation is a single
+// Semantics follow src/contract/backend.ts (PerCpuOps): every operation is a single
 // attempt; the caller read its id (cpu_id or mm_cid), chose its slots from it
 // and passes it in; MOVED means the id no longer matched when the section
 // started, ABORTED that the kernel interrupted it, COMPARE_FAILED that a
@@ -34,7 +34,8 @@
 
 namespace rseq_native {
 
-enum class IdMode : int { CpuId = 0, MmCid = 1 };
+// The id an operation reads: ID_MODE of src/contract/abi.ts.
+enum class IdMode : int { CpuId = RSEQ_TABLE_ID_MODE_CPU, MmCid = RSEQ_TABLE_ID_MODE_MMCID };
 
 // Why an operation cannot run at all (op_prepare's result).
 enum class PrepareError : int {

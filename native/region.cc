@@ -31,11 +31,13 @@ const char* region_validate(const int64_t* words, size_t nwords, RegionKind kind
   for (size_t i = 0; i < kRegionHeaderWords; ++i) h[i] = load(words + i);
   if (h[0] != kRegionMagicBase + static_cast<int>(kind)) return "word 0 (magic) is not this structure's";
   if (h[1] != kRegionVersion) return "word 1 (layout version) is not this package's";
-  if (h[2] != 0 && h[2] != 1) return "word 2 (mode) is neither 0 (cpu_id) nor 1 (mm_cid)";
+  if (h[2] != static_cast<int>(IdMode::CpuId) && h[2] != static_cast<int>(IdMode::MmCid)) {
+    return "word 2 (mode) is neither 0 (cpu_id) nor 1 (mm_cid)";
+  }
   if (h[3] < 1 || h[3] > kRegionMaxSlots) return "word 3 (slots) is out of range";
   RegionLayout l{};
   l.kind = kind;
-  l.mode = h[2] == 0 ? IdMode::CpuId : IdMode::MmCid;
+  l.mode = static_cast<IdMode>(h[2]);
   l.slots = static_cast<uint32_t>(h[3]);
   uint64_t want_stride = kRegionLineWords;
   uint64_t tail_words = 0;

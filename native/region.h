@@ -1,7 +1,7 @@
 // native/region.h - a per-CPU structure's shared memory, validated once and
 // bound to the calling thread, and its operations.
 //
-// The layout is the one src/percpu/layout.ts writes (64-bit words):
+// The layout is the one src/contract/layout.ts writes (64-bit words):
 //
 //   word 0  magic (which structure)     word 4  words per slot (stride)
 //   word 1  layout version              word 5..7  the structure's parameters
@@ -25,42 +25,47 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi_table.h"
 #include "percpu.h"
 
 namespace rseq_native {
 
-// The statuses: the same numbers as REGION_* in src/backend.ts.
+// The statuses: REGION_* of src/contract/abi.ts (native/abi_table.h).
 enum RegionStatus : int {
-  REGION_OK = 0,
-  REGION_EMPTY = 1,      // pop/take: nothing there; push: the stack is full
-  REGION_LOCKED = 2,     // another thread holds this slot (a claim word)
-  REGION_CORRUPT = 3,    // a count, head or link read from the slot is out of range
-  REGION_OVERFLOW = 4,   // the counter's word would pass +-kRegionWordGuard
-  REGION_NOT_TAKEN = 5,  // give(i): i is not taken (given twice, or never taken)
-  REGION_BAD_ID = 6,     // the thread's id is past the region's slots
-  REGION_RETRY = 7,      // kMaxAttempts sections aborted in a row: call again
-  REGION_BAD_ARG = 8,    // an argument (amount, index) is out of range
-  REGION_BAD_HANDLE = 9, // region_ffi.h: the handle names no live region of this thread and kind
+  REGION_OK = RSEQ_TABLE_REGION_OK,
+  REGION_EMPTY = RSEQ_TABLE_REGION_EMPTY,          // pop/take: nothing there; push: the stack is full
+  REGION_LOCKED = RSEQ_TABLE_REGION_LOCKED,        // another thread holds this slot (a claim word)
+  REGION_CORRUPT = RSEQ_TABLE_REGION_CORRUPT,      // a count, head or link read from the slot is out of range
+  REGION_OVERFLOW = RSEQ_TABLE_REGION_OVERFLOW,    // the counter's word would pass +-kRegionWordGuard
+  REGION_NOT_TAKEN = RSEQ_TABLE_REGION_NOT_TAKEN,  // give(i): i is not taken (given twice, or never taken)
+  REGION_BAD_ID = RSEQ_TABLE_REGION_BAD_ID,        // the thread's id is past the region's slots
+  REGION_RETRY = RSEQ_TABLE_REGION_RETRY,          // kMaxAttempts sections aborted in a row: call again
+  REGION_BAD_ARG = RSEQ_TABLE_REGION_BAD_ARG,      // an argument (amount, index) is out of range
+  REGION_BAD_HANDLE = RSEQ_TABLE_REGION_BAD_HANDLE,  // region_ffi.h: the handle names no live region of this thread and kind
 };
 
-enum class RegionKind : int { Counter = 1, Buffer = 2, Pool = 3 };
+enum class RegionKind : int {
+  Counter = RSEQ_TABLE_REGION_KIND_COUNTER,
+  Buffer = RSEQ_TABLE_REGION_KIND_BUFFER,
+  Pool = RSEQ_TABLE_REGION_KIND_POOL,
+};
 
-// Header words and marks (src/percpu/layout.ts has the same numbers).
-constexpr size_t kRegionHeaderWords = 8;
-constexpr size_t kRegionLineWords = 8;
-constexpr int64_t kRegionVersion = 3;
-constexpr int64_t kRegionMagicBase = 0x7273657100LL;  // + kind
-constexpr int64_t kRegionLocked = int64_t{1} << 52;   // a claim word is >= this
-constexpr int64_t kRegionEmpty = int64_t{1} << 51;    // an empty pool list's head
-constexpr int64_t kRegionTaken = int64_t{1} << 50;    // next[i] of a taken pool index
-constexpr int64_t kRegionMaxSlots = 1 << 16;
-constexpr int64_t kRegionMaxRecord = 1 << 16;
-constexpr int64_t kRegionMaxCapacity = 1 << 20;
-constexpr int64_t kRegionMaxPoolSize = (int64_t{1} << 31) - 1;
-constexpr int64_t kRegionMaxLanes = 256;  // src/percpu/layout.ts MAX_LANES
+// Header words and marks: REGION_LAYOUT of src/contract/abi.ts.
+constexpr size_t kRegionHeaderWords = RSEQ_TABLE_LAYOUT_HEADER_WORDS;
+constexpr size_t kRegionLineWords = RSEQ_TABLE_LAYOUT_LINE_WORDS;
+constexpr int64_t kRegionVersion = RSEQ_TABLE_LAYOUT_VERSION;
+constexpr int64_t kRegionMagicBase = RSEQ_TABLE_LAYOUT_MAGIC_BASE;  // + kind
+constexpr int64_t kRegionLocked = RSEQ_TABLE_LAYOUT_LOCKED;         // a claim word is >= this
+constexpr int64_t kRegionEmpty = RSEQ_TABLE_LAYOUT_EMPTY;           // an empty pool list's head
+constexpr int64_t kRegionTaken = RSEQ_TABLE_LAYOUT_TAKEN;           // next[i] of a taken pool index
+constexpr int64_t kRegionMaxSlots = RSEQ_TABLE_LAYOUT_MAX_SLOTS;
+constexpr int64_t kRegionMaxRecord = RSEQ_TABLE_LAYOUT_MAX_RECORD;
+constexpr int64_t kRegionMaxCapacity = RSEQ_TABLE_LAYOUT_MAX_CAPACITY;
+constexpr int64_t kRegionMaxPoolSize = RSEQ_TABLE_LAYOUT_MAX_POOL_SIZE;
+constexpr int64_t kRegionMaxLanes = RSEQ_TABLE_LAYOUT_MAX_LANES;
 // A counter's section word stays within +-2^44 (src/percpu/counter.ts: the
 // fast paths' words sum to less than 2^62); past it, REGION_OVERFLOW.
-constexpr int64_t kRegionWordGuard = int64_t{1} << 44;
+constexpr int64_t kRegionWordGuard = RSEQ_TABLE_LAYOUT_WORD_GUARD;
 
 struct RegionLayout {
   RegionKind kind;

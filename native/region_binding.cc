@@ -33,6 +33,7 @@
 #include <new>
 #include <string>
 
+#include "abi_table.h"
 #include "region.h"
 #include "region_ffi.h"
 #include "registration.h"
@@ -213,19 +214,19 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
   if (argc < 2 ||
       napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
       type != napi_bigint64_array || data == nullptr) {
-    Fail(env, "ERR_INVALID_ARG_TYPE", "bindRegion: words must be a BigInt64Array", true);
+    Fail(env, RSEQ_TABLE_ERR_INVALID_ARG_TYPE, "bindRegion: words must be a BigInt64Array", true);
     return nullptr;
   }
   int32_t kind_number = 0;
   if (napi_get_value_int32(env, argv[1], &kind_number) != napi_ok || kind_number < 1 || kind_number > 3) {
-    Fail(env, "ERR_OUT_OF_RANGE", "bindRegion: kind must be 1 (counter), 2 (buffer) or 3 (pool)", false);
+    Fail(env, RSEQ_TABLE_ERR_OUT_OF_RANGE, "bindRegion: kind must be 1 (counter), 2 (buffer) or 3 (pool)", false);
     return nullptr;
   }
   RegionLayout layout{};
   const char* bad = region_validate(static_cast<int64_t*>(data), length,
                                     static_cast<RegionKind>(kind_number), &layout);
   if (bad != nullptr) {
-    Fail(env, "ERR_RSEQ_BAD_HEADER", std::string("bindRegion: ") + bad, false);
+    Fail(env, RSEQ_TABLE_ERR_RSEQ_BAD_HEADER, std::string("bindRegion: ") + bad, false);
     return nullptr;
   }
   OpContext ctx{};
@@ -233,25 +234,25 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
     case PrepareError::None:
       break;
     case PrepareError::NotRegistered:
-      Fail(env, "ERR_RSEQ_NOT_REGISTERED", "bindRegion: the calling thread holds no rseq registration", false);
+      Fail(env, RSEQ_TABLE_ERR_RSEQ_NOT_REGISTERED, "bindRegion: the calling thread holds no rseq registration", false);
       return nullptr;
     case PrepareError::FieldUnavailable:
-      Fail(env, "ERR_RSEQ_FIELD_UNAVAILABLE", "bindRegion: mm_cid is not available on this kernel (feature size < 28)", false);
+      Fail(env, RSEQ_TABLE_ERR_RSEQ_FIELD_UNAVAILABLE, "bindRegion: mm_cid is not available on this kernel (feature size < 28)", false);
       return nullptr;
     case PrepareError::NoMemory:
-      Fail(env, "ERR_RSEQ_NO_MEMORY", "bindRegion: out of memory", false);
+      Fail(env, RSEQ_TABLE_ERR_RSEQ_NO_MEMORY, "bindRegion: out of memory", false);
       return nullptr;
   }
   // The region's own reference on the registration: the area must outlive it.
   Registration reg = acquire();
   if (reg.owner == Owner::None) {
-    Fail(env, "ERR_RSEQ_NOT_REGISTERED", "bindRegion: the calling thread's rseq registration could not be held", false);
+    Fail(env, RSEQ_TABLE_ERR_RSEQ_NOT_REGISTERED, "bindRegion: the calling thread's rseq registration could not be held", false);
     return nullptr;
   }
   Bound* b = new (std::nothrow) Bound{};
   if (b == nullptr) {
     release();
-    Fail(env, "ERR_RSEQ_NO_MEMORY", "bindRegion: out of memory", false);
+    Fail(env, RSEQ_TABLE_ERR_RSEQ_NO_MEMORY, "bindRegion: out of memory", false);
     return nullptr;
   }
   b->region.words = static_cast<int64_t*>(data);
@@ -299,7 +300,7 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
       release();
       delete b;
     }
-    Fail(env, "ERR_RSEQ_BIND", "bindRegion: the runtime refused to create the region's objects", false);
+    Fail(env, RSEQ_TABLE_ERR_RSEQ_BIND, "bindRegion: the runtime refused to create the region's objects", false);
     return nullptr;
   }
   return out;

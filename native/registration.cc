@@ -197,23 +197,6 @@ volatile rseq_abi* libc_area() {
   return area;
 }
 
-AreaLayout area_layout(unsigned long feature_size, unsigned long at_align) {
-  AreaLayout l{};
-  l.align = at_align > RSEQ_ABI_MIN_ALIGN ? at_align : RSEQ_ABI_MIN_ALIGN;
-  if (feature_size <= RSEQ_ABI_ORIG_SIZE) {
-    // Legacy length: 4.18-6.19, and on 7.0 the kernel's "legacy" mode.
-    l.length = RSEQ_ABI_ORIG_SIZE;
-  } else {
-    // Linux 7.0 (feature size 33, AT_RSEQ_ALIGN 64): register exactly the
-    // feature size, as glibc 2.41+ does, in an allocation rounded up to the
-    // alignment. A length above 32 selects the optimised "v2" mode, in which
-    // user space must never write cpu_id_start, cpu_id, node_id or mm_cid.
-    l.length = static_cast<uint32_t>(feature_size);
-  }
-  l.alloc_size = (l.length + l.align - 1) / l.align * l.align;
-  return l;
-}
-
 LengthProbe probe_registered_length(const volatile rseq_abi* area) {
   LengthProbe none{0, 0};
   // Control call: a length below every valid one must get EINVAL whether or

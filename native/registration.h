@@ -81,13 +81,24 @@ volatile struct rseq_abi* libc_area();
 
 // How the core lays out an area of its own for a kernel with this feature size
 // (AT_RSEQ_FEATURE_SIZE, 0 when absent) and alignment (AT_RSEQ_ALIGN, 0 when
-// absent). Pure function.
+// absent): addonAreaLayout of src/contract/abi.ts, whose answers for a set of
+// kernels native/abi_table.h holds (RSEQ_TABLE_AREA_LAYOUT_CASES) and the
+// native tests check this function against.
 struct AreaLayout {
   uint32_t length;  // 32 when feature size <= 32, else the feature size (33 on 7.0: v2 mode)
   size_t align;     // max(AT_RSEQ_ALIGN, 32)
   size_t alloc_size;  // length rounded up to align
 };
-AreaLayout area_layout(unsigned long feature_size, unsigned long at_align);
+constexpr AreaLayout area_layout(unsigned long feature_size, unsigned long at_align) {
+  const size_t align = at_align > RSEQ_ABI_MIN_ALIGN ? at_align : RSEQ_ABI_MIN_ALIGN;
+  // Legacy length: 4.18-6.19, and on 7.0 the kernel's "legacy" mode. Past 32
+  // (Linux 7.0: feature size 33, AT_RSEQ_ALIGN 64): exactly the feature size,
+  // as glibc 2.41+ registers, which selects the optimised "v2" mode, in which
+  // user space must never write cpu_id_start, cpu_id, node_id or mm_cid.
+  const uint32_t length =
+      feature_size <= RSEQ_ABI_ORIG_SIZE ? RSEQ_ABI_ORIG_SIZE : static_cast<uint32_t>(feature_size);
+  return AreaLayout{length, align, (length + align - 1) / align * align};
+}
 
 // The length and signature a registered area was registered with, found by
 // asking the kernel: rseq(area, L, 0, RSEQ_ABI_SIG) answers EBUSY only for the

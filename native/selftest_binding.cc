@@ -13,6 +13,7 @@
 #include <cmath>
 #include <string>
 
+#include "abi_table.h"
 #include "selftest.h"
 
 namespace {
@@ -71,14 +72,14 @@ napi_value Selftest(napi_env env, napi_callback_info info) {
   double d = 0;
   if (argc < 1 || napi_typeof(env, arg, &type) != napi_ok || type != napi_number ||
       napi_get_value_double(env, arg, &d) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "selftest: budgetMs must be a number");
+    napi_throw_type_error(env, RSEQ_TABLE_ERR_INVALID_ARG_TYPE, "selftest: budgetMs must be a number");
     return nullptr;
   }
   if (!std::isfinite(d) || std::floor(d) != d || d < rseq_native::kSelftestMinBudgetMs ||
       d > rseq_native::kSelftestMaxBudgetMs) {
     std::string msg = "selftest: budgetMs must be an integer in [" + std::to_string(rseq_native::kSelftestMinBudgetMs) +
                       ", " + std::to_string(rseq_native::kSelftestMaxBudgetMs) + "]";
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg.c_str());
+    napi_throw_range_error(env, RSEQ_TABLE_ERR_OUT_OF_RANGE, msg.c_str());
     return nullptr;
   }
   SelftestResult r;

@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "abi_table.h"
 #include "slice.h"
 
 namespace {
@@ -62,7 +63,7 @@ napi_value SliceSet(napi_env env, napi_callback_info info) {
   bool enable = false;
   if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok) return Fail(env, "sliceSet");
   if (argc < 1 || napi_get_value_bool(env, arg, &enable) != napi_ok) {
-    if (!Pending(env)) napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sliceSet: enable must be a boolean");
+    if (!Pending(env)) napi_throw_type_error(env, RSEQ_TABLE_ERR_INVALID_ARG_TYPE, "sliceSet: enable must be a boolean");
     return nullptr;
   }
   SliceCall r = rseq_native::slice_set(enable);

@@ -11,7 +11,7 @@
  * user space must not write the id fields (Linux 7.0 kills a process that does
  * in its optimised mode).
  */
-import type { AreaSource } from './contract/backend.js';
+import { FIELD_OFFSET, type AreaSource } from './contract/backend.js';
 import { fieldUnavailable } from './contract/fields.js';
 import type { AreaAccess, FieldAvailability } from './contract/types.js';
 
@@ -31,10 +31,10 @@ export interface RseqAreaView {
 }
 
 /** Word indices of the u32 fields. */
-const W_CPU_ID_START = 0;
-const W_CPU_ID = 1;
-const W_NODE_ID = 5;
-const W_MM_CID = 6;
+const W_CPU_ID_START = FIELD_OFFSET.cpuIdStart >>> 2;
+const W_CPU_ID = FIELD_OFFSET.cpuId >>> 2;
+const W_NODE_ID = FIELD_OFFSET.nodeId >>> 2;
+const W_MM_CID = FIELD_OFFSET.mmCid >>> 2;
 
 /** Each buffer-backed view's u32 words, for areaField(). */
 const WORDS = new WeakMap<RseqAreaView, Uint32Array>();

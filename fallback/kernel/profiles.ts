@@ -9,66 +9,56 @@
  * and misc/tst-rseq.c. The simulator's code is written from those facts; no
  * kernel or glibc code is copied.
  */
+import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, RSEQ_AREA, RSEQ_ARCH, RSEQ_CPU_ID, RSEQ_CS_FLAG, RSEQ_FLAG } from '../../src/contract/abi.js';
 
 export type Arch = 'x86_64' | 'aarch64';
+
+// The kernel ABI's values come from the package's one table (src/contract/abi.ts).
 
 /** The signature glibc (and librseq) register with; the u32 before every abort handler. */
 export const RSEQ_SIG: Readonly<Record<Arch, number>> = {
   // x86_64: the last 4 bytes of `ud1 0x53053053(%rip),%edi` (0f b9 3d + sig).
-  x86_64: 0x53053053,
+  x86_64: RSEQ_ARCH.x86_64.sig,
   // aarch64 little-endian: `brk #0x45e0`.
-  aarch64: 0xd428bc00,
+  aarch64: RSEQ_ARCH.aarch64.sig,
 };
 
 /** The original struct rseq allocation size and alignment (4.18). */
-export const ORIG_RSEQ_SIZE = 32;
+export const ORIG_RSEQ_SIZE = RSEQ_AREA.size;
 /** Bytes of struct rseq the kernel used before the ABI became extensible (4.18–6.2). */
-export const ORIG_FEATURE_SIZE = 20;
+export const ORIG_FEATURE_SIZE = RSEQ_AREA.origFeatureSize;
 
 /** rseq() flags (include/uapi/linux/rseq.h). */
-export const RSEQ_FLAG_UNREGISTER = 1 << 0;
+export const RSEQ_FLAG_UNREGISTER = RSEQ_FLAG.UNREGISTER;
 /** 7.0: ask for time-slice extension enabled at registration. */
-export const RSEQ_FLAG_SLICE_EXT_DEFAULT_ON = 1 << 1;
+export const RSEQ_FLAG_SLICE_EXT_DEFAULT_ON = RSEQ_FLAG.SLICE_EXT_DEFAULT_ON;
 
 /** struct rseq::flags bits. 0-2 are the deprecated NO_RESTART bits (fatal since 6.0). */
-export const RSEQ_CS_FLAG_NO_RESTART_MASK = 0x7;
-export const RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT = 1 << 0;
-export const RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL = 1 << 1;
-export const RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE = 1 << 2;
+export const RSEQ_CS_FLAG_NO_RESTART_MASK = RSEQ_CS_FLAG.NO_RESTART_ON_PREEMPT | RSEQ_CS_FLAG.NO_RESTART_ON_SIGNAL | RSEQ_CS_FLAG.NO_RESTART_ON_MIGRATE;
+export const RSEQ_CS_FLAG_NO_RESTART_ON_PREEMPT = RSEQ_CS_FLAG.NO_RESTART_ON_PREEMPT;
+export const RSEQ_CS_FLAG_NO_RESTART_ON_SIGNAL = RSEQ_CS_FLAG.NO_RESTART_ON_SIGNAL;
+export const RSEQ_CS_FLAG_NO_RESTART_ON_MIGRATE = RSEQ_CS_FLAG.NO_RESTART_ON_MIGRATE;
 /** 7.0: read-only bits the kernel sets in struct rseq::flags on a v2 registration. */
-export const RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE = 1 << 4;
-export const RSEQ_CS_FLAG_SLICE_EXT_ENABLED = 1 << 5;
+export const RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE = RSEQ_CS_FLAG.SLICE_EXT_AVAILABLE;
+export const RSEQ_CS_FLAG_SLICE_EXT_ENABLED = RSEQ_CS_FLAG.SLICE_EXT_ENABLED;
 
 /** cpu_id values of an area that is not registered (u32 view of -1 and -2). */
-export const RSEQ_CPU_ID_UNINITIALIZED = 0xffffffff;
-export const RSEQ_CPU_ID_REGISTRATION_FAILED = 0xfffffffe;
+export const RSEQ_CPU_ID_UNINITIALIZED = RSEQ_CPU_ID.UNINITIALIZED;
+export const RSEQ_CPU_ID_REGISTRATION_FAILED = RSEQ_CPU_ID.REGISTRATION_FAILED;
 
 /** Byte offsets in struct rseq. */
 export const RSEQ_FIELD = {
-  cpuIdStart: 0,
-  cpuId: 4,
-  rseqCs: 8,
-  flags: 16,
-  nodeId: 20,
-  mmCid: 24,
-  sliceCtrl: 28,
+  cpuIdStart: RSEQ_AREA.fields.cpuIdStart.offset,
+  cpuId: RSEQ_AREA.fields.cpuId.offset,
+  rseqCs: RSEQ_AREA.fields.rseqCs.offset,
+  flags: RSEQ_AREA.fields.flags.offset,
+  nodeId: RSEQ_AREA.fields.nodeId.offset,
+  mmCid: RSEQ_AREA.fields.mmCid.offset,
+  sliceCtrl: RSEQ_AREA.fields.sliceCtrl.offset,
 } as const;
 
 /** membarrier(2) commands (include/uapi/linux/membarrier.h). */
-export const MEMBARRIER_CMD = {
-  QUERY: 0,
-  GLOBAL: 1 << 0,
-  GLOBAL_EXPEDITED: 1 << 1,
-  REGISTER_GLOBAL_EXPEDITED: 1 << 2,
-  PRIVATE_EXPEDITED: 1 << 3,
-  REGISTER_PRIVATE_EXPEDITED: 1 << 4,
-  PRIVATE_EXPEDITED_SYNC_CORE: 1 << 5,
-  REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: 1 << 6,
-  PRIVATE_EXPEDITED_RSEQ: 1 << 7,
-  REGISTER_PRIVATE_EXPEDITED_RSEQ: 1 << 8,
-  GET_REGISTRATIONS: 1 << 9,
-} as const;
-export const MEMBARRIER_CMD_FLAG_CPU = 1 << 0;
+export { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU };
 
 /**
  * The MEMBARRIER_CMD_QUERY answer (kernel/sched/membarrier.c

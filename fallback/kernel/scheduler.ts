@@ -30,11 +30,12 @@
  * passing them as `replay` to a new Simulation with the same setup applies
  * exactly those events and reproduces the run.
  */
+import { addonAreaLayout } from '../../src/contract/abi.js';
 import { fieldUnavailable } from '../../src/contract/fields.js';
 import { OP_ABORTED, OP_MOVED, type IndexMode } from '../../src/contract/backend.js';
 import type { SyscallResult } from '../errno.js';
 import { FatalSignalError, Machine, prng, type FatalSignal, type MachineOptions, type ReturnCause, type SimThread } from './kernel.js';
-import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, ORIG_RSEQ_SIZE, RSEQ_FIELD, RSEQ_SIG } from './profiles.js';
+import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, RSEQ_FIELD, RSEQ_SIG } from './profiles.js';
 import {
   checkSectionArgs,
   execute,
@@ -293,19 +294,17 @@ export class Simulation {
   /**
    * A new thread running `program`: created on `cpu` (default: the
    * machine's round robin), started through the libc profile, and
-   * registered by the simulated addon (32 bytes, or the feature size
-   * rounded to AT_RSEQ_ALIGN) when libc did not register it.
+   * registered by the simulated addon (addonAreaLayout: 32 bytes, or
+   * exactly the feature size past 32) when libc did not register it.
    */
   spawn(program: UserProgram, opts: { cpu?: number; affinity?: readonly number[] } = {}): Task {
     const m = this.machine;
     const thread = m.createThread(opts);
     m.libcStart(thread);
     if (!thread.registration && m.profile.hasRseq) {
-      const fs = m.profile.featureSize;
-      const align = m.profile.align ?? ORIG_RSEQ_SIZE;
-      const len = fs === null || fs <= ORIG_RSEQ_SIZE ? ORIG_RSEQ_SIZE : Math.ceil(fs / align) * align;
-      const area = m.memory.map(len, Math.max(align, ORIG_RSEQ_SIZE), 'addon-rseq-area');
-      m.sysRseq(thread, area, len, 0, RSEQ_SIG[m.arch]);
+      const layout = addonAreaLayout(m.profile.featureSize, m.profile.align);
+      const area = m.memory.map(layout.allocSize, layout.align, 'addon-rseq-area');
+      m.sysRseq(thread, area, layout.length, 0, RSEQ_SIG[m.arch]);
     }
     m.returnToUser(thread, 'syscall');
     const task: TaskImpl = {

@@ -46,18 +46,18 @@
 
 #include "../abi.h"
 
-/* Statuses: the same numbers as OP_* in src/backend.ts. */
-#define RSEQ_OP_COMMITTED 0      /* the commit store happened */
-#define RSEQ_OP_COMPARE_FAILED 1 /* a comparison failed (list pop: the list was empty) */
-#define RSEQ_OP_ABORTED 2        /* the kernel moved the thread to the abort handler */
-#define RSEQ_OP_MOVED 3          /* the thread's id was not `id` when the section started */
-#define RSEQ_OP_BAD_INDEX 4      /* list pop: the head held an index >= count */
+/* Statuses: OP_* of src/contract/abi.ts (native/abi_table.h). */
+#define RSEQ_OP_COMMITTED RSEQ_TABLE_OP_COMMITTED           /* the commit store happened */
+#define RSEQ_OP_COMPARE_FAILED RSEQ_TABLE_OP_COMPARE_FAILED /* a comparison failed (list pop: the list was empty) */
+#define RSEQ_OP_ABORTED RSEQ_TABLE_OP_ABORTED               /* the kernel moved the thread to the abort handler */
+#define RSEQ_OP_MOVED RSEQ_TABLE_OP_MOVED                   /* the thread's id was not `id` when the section started */
+#define RSEQ_OP_BAD_INDEX RSEQ_TABLE_OP_BAD_INDEX           /* list pop: the head held an index >= count */
 
 /* Offsets of the id fields in struct rseq (the template parameter kIdOffset). */
-#define RSEQ_ARCH_ID_CPU_ID 4
-#define RSEQ_ARCH_ID_MM_CID 24
+#define RSEQ_ARCH_ID_CPU_ID RSEQ_TABLE_RSEQ_CPU_ID_OFFSET
+#define RSEQ_ARCH_ID_MM_CID RSEQ_TABLE_RSEQ_MM_CID_OFFSET
 /* Offset of rseq_cs, where a section stores its descriptor's address. */
-#define RSEQ_ARCH_RSEQ_CS 8
+#define RSEQ_ARCH_RSEQ_CS RSEQ_TABLE_RSEQ_RSEQ_CS_OFFSET
 
 #define RSEQ_ARCH_STR_(x) #x
 #define RSEQ_ARCH_STR(x) RSEQ_ARCH_STR_(x)

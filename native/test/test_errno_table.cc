@@ -27,26 +27,10 @@
 
 using namespace rseq_native;
 
-static const char* const kNames[] = {
-    "probe-null",
-    "register-bad-flags",
-    "register-len-31",
-    "register-misaligned",
-    "register-bad-address",
-    "unregister-not-registered",
-    "register",
-    "register-again-same",
-    "register-again-other-signature",
-    "register-again-other-area",
-    "register-again-other-length",
-    "unregister-extra-flags",
-    "unregister-other-area",
-    "unregister-other-length",
-    "unregister-wrong-signature",
-    "unregister",
-    "register-len-64",
-    "unregister-len-64",
-};
+// The case names in order: ERRNO_CASES of src/contract/abi.ts.
+#define RSEQ_TEST_CASE_NAME(name) name,
+static const char* const kNames[] = {RSEQ_TABLE_ERRNO_CASES(RSEQ_TEST_CASE_NAME)};
+#undef RSEQ_TEST_CASE_NAME
 
 // The expectation for a scratch thread registered by libc (`libc`) or by
 // nobody; false (with a message) when the environment does not give one.

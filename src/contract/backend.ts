@@ -16,17 +16,18 @@ import type {
   RegistrationInfo,
   SelftestChecks,
 } from './types.js';
+import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, REGION_KIND, RSEQ_AREA } from './abi.js';
 
 /** The four thread fields read through `readField`. */
 export type ThreadField = 'cpuIdStart' | 'cpuId' | 'nodeId' | 'mmCid';
 
-/** Byte offsets of the fields in `struct rseq` (include/uapi/linux/rseq.h). */
+/** Byte offsets of the fields in `struct rseq` (include/uapi/linux/rseq.h; the table in abi.ts). */
 export const FIELD_OFFSET: Readonly<Record<ThreadField | 'sliceCtrl', number>> = {
-  cpuIdStart: 0,
-  cpuId: 4,
-  nodeId: 20,
-  mmCid: 24,
-  sliceCtrl: 28,
+  cpuIdStart: RSEQ_AREA.fields.cpuIdStart.offset,
+  cpuId: RSEQ_AREA.fields.cpuId.offset,
+  nodeId: RSEQ_AREA.fields.nodeId.offset,
+  mmCid: RSEQ_AREA.fields.mmCid.offset,
+  sliceCtrl: RSEQ_AREA.fields.sliceCtrl.offset,
 };
 
 /**
@@ -126,16 +127,8 @@ export interface Backend extends PerCpuOps {
  */
 export type IndexMode = 'cpu' | 'mmcid';
 
-/** The section committed. */
-export const OP_COMMITTED = 0;
-/** A comparison failed (or the list was empty): nothing was written. */
-export const OP_COMPARE_FAILED = 1;
-/** The kernel aborted the section (preemption, migration, signal): nothing was committed. */
-export const OP_ABORTED = 2;
-/** The thread's id was not `id` when the section started: nothing was written. */
-export const OP_MOVED = 3;
-/** List pop found an index outside the list (a corrupted list): nothing was written. */
-export const OP_BAD_INDEX = 4;
+// The statuses are defined in abi.ts, the table native/abi_table.h is generated from.
+export { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED } from './abi.js';
 
 export type OpStatus = typeof OP_COMMITTED | typeof OP_COMPARE_FAILED | typeof OP_ABORTED | typeof OP_MOVED | typeof OP_BAD_INDEX;
 
@@ -219,28 +212,21 @@ export interface PerCpuOps {
 
 /** Which structure a region holds (header word 0 is REGION_MAGIC_BASE + this code). */
 export type RegionKind = 'counter' | 'buffer' | 'pool';
-export const REGION_KIND_CODE: Readonly<Record<RegionKind, number>> = { counter: 1, buffer: 2, pool: 3 };
+export const REGION_KIND_CODE: Readonly<Record<RegionKind, number>> = REGION_KIND;
 
-/** Statuses of a bound operation (native/region.h has the same numbers). */
-export const REGION_OK = 0;
-/** pop/take: nothing there; push: this CPU's stack is full. */
-export const REGION_EMPTY = 1;
-/** Another thread holds this CPU's slot for a moment (a claim word): the caller waits, then calls again. */
-export const REGION_LOCKED = 2;
-/** A count, head or link read from the slot is out of range: the shared memory was overwritten. */
-export const REGION_CORRUPT = 3;
-/** The counter's word would leave the signed 64-bit range. */
-export const REGION_OVERFLOW = 4;
-/** give(i): i is not taken (given twice, or never taken). Nothing changed. */
-export const REGION_NOT_TAKEN = 5;
-/** The thread's id is past the region's slots. */
-export const REGION_BAD_ID = 6;
-/** Many sections in a row were aborted: call again. */
-export const REGION_RETRY = 7;
-/** args[0] is not an integer in the operation's range. */
-export const REGION_BAD_ARG = 8;
-/** Through node:ffi (src/native/ffi.ts): the handle names no live region of this thread and kind. */
-export const REGION_BAD_HANDLE = 9;
+/** Statuses of a bound operation (abi.ts). */
+export {
+  REGION_BAD_ARG,
+  REGION_BAD_HANDLE,
+  REGION_BAD_ID,
+  REGION_CORRUPT,
+  REGION_EMPTY,
+  REGION_LOCKED,
+  REGION_NOT_TAKEN,
+  REGION_OK,
+  REGION_OVERFLOW,
+  REGION_RETRY,
+} from './abi.js';
 
 /**
  * A per-CPU structure's memory bound to the calling thread: the backend

@@ -3,32 +3,17 @@
  * when AT_RSEQ_FEATURE_SIZE covers it. Kernels before 6.3 publish no feature
  * size; their fields are the original 20 bytes.
  */
-import { FIELD_OFFSET } from './backend.js';
+import { RSEQ_AREA } from './abi.js';
 import { RseqError } from './errors.js';
 import type { FieldAvailability, RseqField } from './types.js';
 
 /** The feature size of the original ABI (Linux 4.18 to 6.2). */
-export const ORIGINAL_FEATURE_SIZE = 20;
+export const ORIGINAL_FEATURE_SIZE = RSEQ_AREA.origFeatureSize;
 
-const FIELD_SIZE: Readonly<Record<RseqField, number>> = {
-  cpuIdStart: 4,
-  cpuId: 4,
-  nodeId: 4,
-  mmCid: 4,
-  sliceCtrl: 4,
-};
-
-const FIELD_C_NAME: Readonly<Record<RseqField, string>> = {
-  cpuIdStart: 'cpu_id_start',
-  cpuId: 'cpu_id',
-  nodeId: 'node_id',
-  mmCid: 'mm_cid',
-  sliceCtrl: 'slice_ctrl',
-};
-
-/** Bytes of feature size a field needs to be live. */
+/** Bytes of feature size a field needs to be live: the end of the field. */
 export function featureSizeNeeded(field: RseqField): number {
-  return FIELD_OFFSET[field] + FIELD_SIZE[field];
+  const f = RSEQ_AREA.fields[field];
+  return f.offset + f.size;
 }
 
 export function fieldsFromFeatureSize(featureSize: number | null): FieldAvailability {
@@ -50,6 +35,6 @@ export function fieldUnavailable(field: RseqField, featureSize: number | null): 
       : `this kernel's AT_RSEQ_FEATURE_SIZE is ${featureSize}`;
   return new RseqError(
     'ERR_RSEQ_FIELD_UNAVAILABLE',
-    `rseq field ${FIELD_C_NAME[field]} is not published: ${published}, and ${FIELD_C_NAME[field]} needs ${featureSizeNeeded(field)}`,
+    `rseq field ${RSEQ_AREA.fields[field].c} is not published: ${published}, and ${RSEQ_AREA.fields[field].c} needs ${featureSizeNeeded(field)}`,
   );
 }

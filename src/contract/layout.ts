@@ -1,7 +1,7 @@
 /**
  * The SharedArrayBuffer layout of the per-CPU structures, and the one check of
  * a header that both `new X()` and `X.from(buffer)` go through. native/region.h
- * checks the same header again with the same numbers (test/shared/hardening.test.ts
+ * checks the same header again with the same numbers (abi.ts) (test/shared/hardening.test.ts
  * hands both checks the same bad headers).
  *
  * 64-bit words: an 8-word header, then one slot per possible id, each a whole
@@ -13,28 +13,30 @@
  *   word 2  mode (0 cpu_id, 1 mm_cid)                  counter [lanes], buffer
  *   word 3  slots                                       [recordSize, capacity], pool [size]
  */
+import { REGION_LAYOUT } from './abi.js';
 import { REGION_KIND_CODE, type IndexMode, type RegionKind } from './backend.js';
 
-export const HEADER_WORDS = 8;
+// The numbers are REGION_LAYOUT of abi.ts, which native/region.h takes too.
+export const HEADER_WORDS = REGION_LAYOUT.headerWords;
 /** Words in one 64-byte cache line. */
-export const LINE_WORDS = 8;
+export const LINE_WORDS = REGION_LAYOUT.lineWords;
 /** 3: counter lanes, pool ownership marks, section locks in the structure. */
-export const LAYOUT_VERSION = 3;
-export const REGION_MAGIC_BASE = 0x72736571_00;
+export const LAYOUT_VERSION = REGION_LAYOUT.version;
+export const REGION_MAGIC_BASE = REGION_LAYOUT.magicBase;
 
 /** A claim word (another thread holds the slot) is at least this. */
-export const LOCKED = 2 ** 52;
+export const LOCKED = REGION_LAYOUT.locked;
 /** An empty pool list's head. */
-export const EMPTY = 2 ** 51;
+export const EMPTY = REGION_LAYOUT.empty;
 /** next[i] of a pool index that a thread holds. */
-export const TAKEN = 2 ** 50;
+export const TAKEN = REGION_LAYOUT.taken;
 
-export const MAX_SLOTS = 2 ** 16;
-export const MAX_RECORD = 2 ** 16;
-export const MAX_CAPACITY = 2 ** 20;
-export const MAX_POOL_SIZE = 2 ** 31 - 1;
+export const MAX_SLOTS = REGION_LAYOUT.maxSlots;
+export const MAX_RECORD = REGION_LAYOUT.maxRecord;
+export const MAX_CAPACITY = REGION_LAYOUT.maxCapacity;
+export const MAX_POOL_SIZE = REGION_LAYOUT.maxPoolSize;
 /** A counter's lanes: at most 256, so that they hold less than 2^61 in all (counter.ts). */
-export const MAX_LANES = 256;
+export const MAX_LANES = REGION_LAYOUT.maxLanes;
 
 export const KIND_NAME: Readonly<Record<RegionKind, string>> = { counter: 'PerCpuCounter', buffer: 'PerCpuBuffer', pool: 'PerCpuPool' };
 

@@ -2,6 +2,7 @@
  * Public types of the rseq package. Both backends (the native addon and the
  * simulator in `fallback/`) produce exactly these shapes.
  */
+import { ERRNO_CASES as ABI_ERRNO_CASES } from './abi.js';
 
 export type BackendKind = 'native' | 'simulator';
 
@@ -152,32 +153,8 @@ export interface ErrnoTable {
   cases: ErrnoCase[];
 }
 
-/**
- * The registration cases run by `errnoTable()`, in this order, on one fresh
- * thread. A and B are two zeroed 64-byte areas aligned to 64; SIG is the
- * architecture's signature; UNREG is RSEQ_FLAG_UNREGISTER; BAD is 1 << 8, a
- * flag no kernel defines; KADDR is a 64-byte aligned kernel address.
- */
-export const ERRNO_CASES = [
-  'probe-null', //                     rseq(NULL, 0, 0, 0)
-  'register-bad-flags', //             rseq(A, 32, BAD, SIG)
-  'register-len-31', //                rseq(A, 31, 0, SIG)
-  'register-misaligned', //            rseq(A + 16, 32, 0, SIG)
-  'register-bad-address', //           rseq(KADDR, 32, 0, SIG)
-  'unregister-not-registered', //      rseq(A, 32, UNREG, SIG)
-  'register', //                       rseq(A, 32, 0, SIG)
-  'register-again-same', //            rseq(A, 32, 0, SIG)
-  'register-again-other-signature', // rseq(A, 32, 0, SIG ^ 1)
-  'register-again-other-area', //      rseq(B, 32, 0, SIG)
-  'register-again-other-length', //    rseq(A, 64, 0, SIG)
-  'unregister-extra-flags', //         rseq(A, 32, UNREG | BAD, SIG)
-  'unregister-other-area', //          rseq(B, 32, UNREG, SIG)
-  'unregister-other-length', //        rseq(A, 64, UNREG, SIG)
-  'unregister-wrong-signature', //     rseq(A, 32, UNREG, SIG ^ 1)
-  'unregister', //                     rseq(A, 32, UNREG, SIG)
-  'register-len-64', //                rseq(B, 64, 0, SIG)
-  'unregister-len-64', //              rseq(B, 64, UNREG, SIG)
-] as const;
+/** The registration cases run by `errnoTable()`, in this order, on one fresh thread (the table in abi.ts). */
+export const ERRNO_CASES = ABI_ERRNO_CASES;
 
 export type ErrnoCaseName = (typeof ERRNO_CASES)[number];
 

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ID_MODE, MEMBARRIER_CMD, RSEQ_AREA } from '../contract/abi.js';
 import { REGION_KIND_CODE } from '../contract/backend.js';
 import type { SliceCallResult, SliceCalls } from '../contract/backend.js';
 import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from '../contract/backend.js';
@@ -27,7 +28,7 @@ import type {
 import { ERRNO_CASES } from '../contract/types.js';
 
 /** MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ and its registration command. */
-const MEMBARRIER_RSEQ_BITS = (1 << 7) | (1 << 8);
+const MEMBARRIER_RSEQ_BITS = MEMBARRIER_CMD.PRIVATE_EXPEDITED_RSEQ | MEMBARRIER_CMD.REGISTER_PRIVATE_EXPEDITED_RSEQ;
 
 /** The package's root directory (holds package.json and build/). */
 export function packageRoot(): string {
@@ -108,7 +109,7 @@ function loadAddon(root: string): AddonLoad {
   return { ok: false, reason: `no native addon could be used: ${tried.join('; ')}` };
 }
 
-const MODE: Readonly<Record<IndexMode, number>> = { cpu: 0, mmcid: 1 };
+const MODE: Readonly<Record<IndexMode, number>> = ID_MODE;
 
 /** Runs a binding call that throws an Error with `.code` (errno name) and `.errno` on a failed system call. */
 function syscallFailure(call: () => void): SyscallFailure | null {
@@ -217,7 +218,7 @@ class NativeBackend implements Backend {
   }
   areaSource(): AreaSource {
     const buf = this.#binding.areaBuffer();
-    const length = this.registration().length ?? 32;
+    const length = this.registration().length ?? RSEQ_AREA.size;
     if (typeof buf === 'string') {
       const binding = this.#binding;
       return { kind: 'calls', access: 'native-calls', byteLength: length, reason: buf, read: (f) => binding[f]() };
