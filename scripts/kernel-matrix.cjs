@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 'use strict';
-// kernel-matrix: boot real Debian kernels under qemu with a static test
-// binary as /init of an initramfs, on x86_64 and aarch64, and print a
-// kernel x architecture table of what the binary reported.
+// kernel-matrix: boot real Debian kernels under qemu, on x86_64 and aarch64,
+// each with an initramfs whose /init is the matrix's own (kernel-matrix/init.c,
+// built here for each architecture) and a task for it to run: a static
+// payload (/payload), or any command the initramfs holds (node and a script:
+// scripts/kernel-package.cjs). Prints a kernel x architecture table of what
+// the task reported.
 //
 //   node scripts/kernel-matrix.cjs --smoke
 //   node scripts/kernel-matrix.cjs --payload x86_64=/path/bin --payload aarch64=/path/bin-arm64 \
-//        [--kernels 6.1,6.12] [--arches x86_64,aarch64] [--timeout 120] [--json out.json] \
-//        [--smp 2] [--mem 1024] [--extra-file [arch:]/host/path=/initramfs/path ...]
+//        [--task '/payload --flag'] [--kernels 6.1,6.12] [--arches x86_64,aarch64] [--timeout 120] \
+//        [--json out.json] [--smp 2] [--mem 1024] [--extra-file [arch:]/host/path=/initramfs/path ...]
+//   node scripts/kernel-matrix.cjs --arches x86_64 --task '/usr/bin/node /pkg/guest.cjs' --extra-file ...
 //
-// See scripts/kernel-matrix/README.md for the payload protocol and details.
+// See scripts/kernel-matrix/README.md for the task protocol and details.
 // Only Node built-ins are used; qemu, compilers and kernels come from Debian
 // packages that the script installs or downloads itself (run as root).
 
@@ -29,12 +33,15 @@ const ARCHES = ['x86_64', 'aarch64'];
 const ELF_MACHINE = { x86_64: 62, aarch64: 183 };
 const QEMU_PKG = { x86_64: 'qemu-system-x86', aarch64: 'qemu-system-arm' };
 
-const USAGE = `usage: node scripts/kernel-matrix.cjs (--smoke | --payload ARCH=FILE ...) [options]
+const USAGE = `usage: node scripts/kernel-matrix.cjs (--smoke | --payload ARCH=FILE ... | --task CMD) [options]
 
-  --payload ARCH=FILE     static binary to run as /init (ARCH: x86_64, aarch64); repeatable
-  --smoke                 build scripts/kernel-matrix/smoke.c for each arch and use it
+  --payload ARCH=FILE     static binary for ARCH (x86_64, aarch64), staged as /payload; repeatable
+  --task CMD              what /init runs: a program in the initramfs and its arguments,
+                          separated by spaces (default /payload)
+  --smoke                 build scripts/kernel-matrix/smoke.c for each arch as the payload
   --kernels LIST          Debian kernel series, comma separated (default 6.1,6.12)
-  --arches LIST           architectures (default: those with a payload, or both with --smoke)
+  --arches LIST           architectures (default: those with a payload, or both with --smoke;
+                          required with --task and no payload)
   --timeout S             seconds per boot before qemu is killed (default 120)
   --smp N / --mem MB      guest CPUs (default 2) and memory (default 1024)
   --extra-file [ARCH:]HOST=DEST
@@ -60,6 +67,7 @@ function parseCli(argv) {
     options: {
       payload: { type: 'string', multiple: true, default: [] },
       smoke: { type: 'boolean', default: false },
+      task: { type: 'string' },
       kernels: { type: 'string', default: '6.1,6.12' },
       arches: { type: 'string' },
       timeout: { type: 'string', default: '120' },
@@ -104,15 +112,21 @@ function parseCli(argv) {
   let arches = values.arches ? list(values.arches) : values.smoke ? ARCHES : Object.keys(payloads);
   for (const a of arches) if (!ARCHES.includes(a)) throw new Error(`unknown arch ${a} (know ${ARCHES})`);
   arches = ARCHES.filter((a) => arches.includes(a)); // canonical order
-  if (arches.length === 0) throw new Error(`no payload given\n\n${USAGE}`);
-  if (!values.smoke) {
+  if (arches.length === 0) throw new Error(`no payload given (with --task alone, name the --arches)\n\n${USAGE}`);
+  // The task: /payload unless --task names another program; /payload needs a payload for every arch.
+  const task = (values.task ?? '/payload').split(/\s+/).filter(Boolean);
+  if (task.length === 0 || !task[0].startsWith('/')) throw new Error(`--task ${values.task}: the first word must be an absolute path in the initramfs`);
+  const needPayload = task[0] === '/payload';
+  if (!values.smoke && needPayload) {
     for (const a of arches) if (!payloads[a]) throw new Error(`no --payload for ${a}`);
   }
+  if (values.smoke && !needPayload) throw new Error('--smoke runs the smoke payload: no --task with it');
   const kernels = list(values.kernels);
   for (const k of kernels) if (!/^\d+\.\d+$/.test(k)) throw new Error(`--kernels: ${k} is not a series like 6.12`);
 
   return {
     payloads,
+    task,
     smoke: values.smoke,
     kernels,
     arches,
@@ -131,24 +145,27 @@ function parseCli(argv) {
   };
 }
 
-/** Compile smoke.c statically for each arch into `outDir`; returns { arch: file }. */
-function buildSmoke(arches, outDir) {
+/**
+ * Compile the C programs of the guests statically for each arch into
+ * `outDir`: init.c (every guest's /init) and, for --smoke, smoke.c. Returns
+ * { init: { arch: file }, smoke: { arch: file } | null }.
+ */
+function buildGuestPrograms(arches, outDir, smoke) {
   const cc = { x86_64: 'gcc', aarch64: 'aarch64-linux-gnu-gcc' };
   const needs = {};
   if (arches.includes('x86_64')) needs.gcc = ['gcc', 'libc6-dev'];
-  if (arches.includes('aarch64')) {
-    // g++ too: the project's C++ stress binary is cross-built the same way.
-    needs['aarch64-linux-gnu-gcc'] = ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'];
-    needs['aarch64-linux-gnu-g++'] = ['g++-aarch64-linux-gnu'];
-  }
+  if (arches.includes('aarch64')) needs['aarch64-linux-gnu-gcc'] = ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'];
   ensureCommands(needs);
-  const out = {};
-  for (const arch of arches) {
-    out[arch] = path.join(outDir, `smoke-${arch}`);
-    run(cc[arch], ['-static', '-O2', '-Wall', '-Wextra', '-o', out[arch], path.join(dir, 'smoke.c')]);
-    log(`built ${out[arch]} with ${cc[arch]} -static`);
-  }
-  return out;
+  const build = (name, arch) => {
+    const out = path.join(outDir, `${name}-${arch}`);
+    run(cc[arch], ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out, path.join(dir, `${name}.c`)]);
+    log(`built ${out} with ${cc[arch]} -static`);
+    return out;
+  };
+  return {
+    init: Object.fromEntries(arches.map((a) => [a, build('init', a)])),
+    smoke: smoke ? Object.fromEntries(arches.map((a) => [a, build('smoke', a)])) : null,
+  };
 }
 
 /** Refuse payloads for the wrong CPU; warn about dynamic ones (no libs in the initramfs). */
@@ -219,9 +236,10 @@ async function main() {
   const logDir = opts.logDir ? path.resolve(opts.logDir) : path.join(work, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
 
-  // 1. Payloads.
-  const payloads = opts.smoke ? buildSmoke(opts.arches, work) : opts.payloads;
-  for (const arch of opts.arches) checkPayload(arch, payloads[arch]);
+  // 1. /init for each architecture, and the payloads.
+  const programs = buildGuestPrograms(opts.arches, work, opts.smoke);
+  const payloads = opts.smoke ? programs.smoke : opts.payloads;
+  for (const arch of opts.arches) if (payloads[arch]) checkPayload(arch, payloads[arch]);
 
   // 2. qemu for each architecture (cpio is not needed: the initramfs is built in Node).
   ensureCommands(Object.fromEntries(opts.arches.map((a) => [QEMU_BIN[a], QEMU_PKG[a]])));
@@ -236,7 +254,7 @@ async function main() {
   const accel = new Map(); // kernel -> 'kvm' | 'tcg'
   const kvm = {};
   for (const k of kernels.filter((k) => k.arch === 'x86_64')) {
-    const p = opts.kvm ? await probeKvm(k.image, work) : { ok: false, why: 'disabled by --no-kvm' };
+    const p = opts.kvm ? await probeKvm(k.image, work, programs.init.x86_64) : { ok: false, why: 'disabled by --no-kvm' };
     kvm[k.pkg] = p;
     accel.set(k, p.ok ? 'kvm' : 'tcg');
     log(`x86_64 ${k.series}: ${p.ok ? 'KVM' : 'TCG'} (KVM probe: ${p.why})`);
@@ -247,7 +265,7 @@ async function main() {
   for (const arch of opts.arches) {
     const extras = opts.extras.filter((e) => !e.arch || e.arch === arch);
     initrds[arch] = path.join(work, `initrd-${arch}.cpio.gz`);
-    fs.writeFileSync(initrds[arch], buildInitramfs(payloads[arch], extras));
+    fs.writeFileSync(initrds[arch], buildInitramfs({ init: programs.init[arch], task: opts.task, payload: payloads[arch] || null, extras }));
     log(`initramfs ${arch}: ${(fs.statSync(initrds[arch]).size / 1024).toFixed(0)} KiB`);
   }
 

@@ -12,23 +12,24 @@
 //            libgcc-s1 (scripts/kernel-package/arm64-userland.cjs), the package
 //            with its arm64 prebuild prebuilds/linux-arm64/node.napi.glibc.node
 //            and no build/ (so the loader takes the prebuild);
-// both: dist/, bin/, package.json, test/helpers/stress-worker.cjs,
-// scripts/kernel-package/guest.cjs, and a static launcher
-// (scripts/kernel-package/init.c, built for the arch) as /init. The guest
-// runs the probe (`rseq probe` too), the crosscheck and the stress part of the
-// shared suite and prints one RSEQ-MATRIX-RESULT line; this script prints the
-// kernel x architecture table from them.
+// both: dist/, bin/, package.json, test/helpers/stress-worker.cjs and
+// scripts/kernel-package/guest.cjs. The guest's /init is the matrix's own
+// (scripts/kernel-matrix/init.c), and its task `node
+// /pkg/scripts/kernel-package/guest.cjs` (kernel-matrix.cjs --task): the
+// probe (`rseq probe` too), the crosscheck and the stress part of the shared
+// suite, then one RSEQ-MATRIX-RESULT line; this script prints the kernel x
+// architecture table from them.
 //
 //   node scripts/kernel-package.cjs [--kernels 6.1,6.12] [--arches x86_64,aarch64]
 //        [--mem 2048] [--smp 2] [--timeout 900] [--jobs 1] [--scale 1]
 //        [--node 20.20.2] [--arm64-addon FILE] [--json out.json] [--log-dir DIR]
 //        [--keep] [--verbose]
 //
-// Needs: npm run build:ts; for x86_64 the addon (build/Release/rseq.node) and
-// gcc with a static libc (libc6-dev); for aarch64 the arm64 prebuild (node
-// scripts/prebuild.cjs --arch arm64), aarch64-linux-gnu-gcc with
-// libc6-dev-arm64-cross, readelf, npm; and what kernel-matrix.cjs needs (qemu,
-// apt for the kernels; run as root). Exit status: 0 every cell passed, 1 a
+// Needs: npm run build:ts; for x86_64 the addon (build/Release/rseq.node); for
+// aarch64 the arm64 prebuild (node scripts/prebuild.cjs --arch arm64),
+// readelf, npm; and what kernel-matrix.cjs needs (qemu, gcc and
+// aarch64-linux-gnu-gcc with static libcs for /init, apt for the kernels; run
+// as root). Exit status: 0 every cell passed, 1 a
 // cell failed (including a kernel that did not boot), 2 this script could not
 // run. See scripts/kernel-package/README.md.
 
@@ -50,6 +51,8 @@ const ARCHES = ['x86_64', 'aarch64'];
 // where the package's loader looks for it.
 const ARM64_PREBUILD = path.join('prebuilds', 'linux-arm64', 'node.napi.glibc.node');
 const X64_ADDON = path.join('build', 'Release', 'rseq.node');
+// The guest's task, what the matrix's /init runs.
+const GUEST_TASK = '/usr/bin/node /pkg/scripts/kernel-package/guest.cjs';
 
 // Extra guest checks: scripts of the repository run by the guest with its
 // node, after the stress, on the kernel series listed (every series when
@@ -83,7 +86,7 @@ const USAGE = `usage: node scripts/kernel-package.cjs [options]
   --append ARGS     extra kernel command line (KEY=value reaches node's environment)
   --json FILE       write the cells (harness JSON plus this table) to FILE
   --log-dir DIR     keep the serial consoles there
-  --keep            keep the staging directory (initramfs tree) and print its path
+  --keep            keep the staging directory (the initramfs trees) and print its path
   --verbose         stream the guests' consoles to stderr`;
 
 const log = (s) => process.stderr.write(`[kernel-package] ${s}\n`);
@@ -221,6 +224,7 @@ function stage(work, arch, opts) {
       if (!fs.existsSync(addon)) throw new Error(`${path.relative(ROOT, addon)} is missing: run node scripts/prebuild.cjs --arch arm64`);
     }
     checkElf(addon, 183);
+    ensureCommands({ readelf: 'binutils' });
     node = nodeBinary(opts.node, { arch: 'arm64', preferCached: true, log });
     checkElf(node, 183);
     const u = arm64Libraries([node, addon], log);
@@ -259,16 +263,6 @@ function checkElf(file, machine) {
   }
 }
 
-function buildInit(work, arch) {
-  const out = path.join(work, `init-${arch}`);
-  const cc = arch === 'x86_64' ? 'gcc' : 'aarch64-linux-gnu-gcc';
-  if (arch === 'aarch64') ensureCommands({ 'aarch64-linux-gnu-gcc': ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'], readelf: 'binutils' });
-  const r = spawnSync(cc, ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out, path.join(HERE, 'init.c')], { encoding: 'utf8' });
-  if (r.error) throw new Error(`${cc}: ${r.error.message} (install ${arch === 'x86_64' ? 'gcc and libc6-dev' : 'gcc-aarch64-linux-gnu and libc6-dev-arm64-cross'})`);
-  if (r.status !== 0) throw new Error(`${cc} -static init.c failed:\n${r.stderr}`);
-  return out;
-}
-
 function runHarness(args, verbose) {
   return new Promise((resolve, reject) => {
     log(`node ${path.relative(ROOT, HARNESS)} ${args.join(' ')}`);
@@ -295,11 +289,11 @@ async function main() {
   const t0 = Date.now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rseq-kernel-package-'));
   const staged = {};
-  for (const arch of opts.arches) staged[arch] = { init: buildInit(work, arch), ...stage(work, arch, opts) };
+  for (const arch of opts.arches) staged[arch] = stage(work, arch, opts);
   const tStaged = Date.now();
   const json = path.join(work, 'matrix.json');
   const args = [
-    ...opts.arches.flatMap((a) => ['--payload', `${a}=${staged[a].init}`]),
+    '--task', GUEST_TASK,
     '--kernels', opts.kernels,
     '--arches', opts.arches.join(','),
     '--mem', opts.mem,

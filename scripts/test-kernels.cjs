@@ -2,8 +2,9 @@
 'use strict';
 // `npm run test:kernels`: the per-CPU critical sections on real kernels of both
 // architectures. Builds the static stress binary (native/test/rseq_stress.cc,
-// with delay, yield and signal injection) for x86_64 and aarch64, then boots it
-// as /init under qemu on Debian's 6.1 and 6.12 kernels (scripts/kernel-matrix.cjs),
+// with delay, yield and signal injection) for x86_64 and aarch64, then boots
+// Debian's 6.1 and 6.12 kernels under qemu with it as the guest's task
+// (`rseq_stress --guest`, run by the matrix's /init: scripts/kernel-matrix.cjs),
 // once with glibc's own registration and once with it turned off (the core's
 // area). Every cell must boot and pass every invariant with aborts observed.
 // Then the whole Node package on the same kernels (scripts/kernel-package.cjs):
@@ -30,12 +31,16 @@ function step(title, args) {
 const results = [];
 results.push(step('build the static stress binaries', ['scripts/build-stress.cjs', '--arch', 'all', '--variant', 'inject', '--out', out]));
 if (results[0]) {
-  const payloads = ['x86_64', 'aarch64'].flatMap((a) => ['--payload', `${a}=${path.join(out, `rseq-stress-inject-${a}`)}`]);
-  results.push(step('kernel matrix, glibc registers rseq', ['scripts/kernel-matrix.cjs', ...payloads, '--timeout', '300']));
+  const stress = [
+    ...['x86_64', 'aarch64'].flatMap((a) => ['--payload', `${a}=${path.join(out, `rseq-stress-inject-${a}`)}`]),
+    '--task',
+    '/payload --guest',
+  ];
+  results.push(step('kernel matrix, glibc registers rseq', ['scripts/kernel-matrix.cjs', ...stress, '--timeout', '300']));
   results.push(
     step("kernel matrix, glibc's registration off (the core's own area)", [
       'scripts/kernel-matrix.cjs',
-      ...payloads,
+      ...stress,
       '--timeout',
       '300',
       '--append',

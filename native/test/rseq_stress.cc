@@ -23,34 +23,31 @@
 // FAILS unless the kernel aborted sections in every test, which proves the
 // abort path runs.
 //
-// As /init of an initramfs (pid 1, or --init) it mounts /proc and /sys, runs
-// everything (the inject build: a plain pass, then an injected one), prints
-// "RSEQ-MATRIX-RESULT {json}" per pass and "RSEQ-MATRIX-DONE <code>", and
-// powers the machine off.
+// As the task of a kernel-matrix guest (--guest: scripts/kernel-matrix.cjs
+// --payload ARCH=FILE --task '/payload --guest', run by the guest's /init,
+// scripts/kernel-matrix/init.c) it runs everything (the inject build: a plain
+// pass, then an injected one) and prints "RSEQ-MATRIX-RESULT {json}" per
+// pass; /init reports its exit status.
 //
 // Sizes: threads max(12, 6 x online CPUs); reps per thread 300000 plain and
-// 20000 injected (init mode: 100000 and 5000), or --reps N for every pass.
-// In init mode the kernel command line can set RSEQ_STRESS_REPS=N and
-// RSEQ_STRESS_THREADS=N (the kernel hands key=value words to /init's env).
+// 20000 injected (guest mode, often on an emulated CPU: 100000 and 5000), or
+// --reps N for every pass. In guest mode the kernel command line can set
+// RSEQ_STRESS_REPS=N and RSEQ_STRESS_THREADS=N (the kernel hands key=value
+// words to /init's environment, and /init to its task).
 //
 // Usage: rseq_stress [--reps N] [--threads N] [--tests counter,list,...]
-//                    [--modes cpu,mmcid] [--init] [--membarrier-no-fence]
+//                    [--modes cpu,mmcid] [--guest] [--membarrier-no-fence]
 //        inject build also: [--loops N] [--copy-loops N] [--no-signals]
 //                           [--no-yield] [--yield-every N] [--signal-us N] [--plain]
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/reboot.h>
-#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,15 +85,15 @@ constexpr int64_t kEmpty = -1;
 
 struct Options {
   // Repetitions per thread of the current pass: --reps (or RSEQ_STRESS_REPS
-  // in init mode) for every pass, else a default per pass: plain sections
-  // take nanoseconds, injected ones spin inside; init mode (often an emulated
-  // CPU) uses smaller defaults.
+  // in guest mode) for every pass, else a default per pass: plain sections
+  // take nanoseconds, injected ones spin inside; guest mode (often an
+  // emulated CPU) uses smaller defaults.
   long reps = 0;
   long reps_given = 0;
   int threads = 0;  // 0: max(12, 6 x CPUs)
   std::vector<std::string> tests{"counter", "list", "buffer", "membarrier"};
   std::vector<std::string> modes{"cpu", "mmcid"};
-  bool init = false;
+  bool guest = false;
   // Injection (inject build only).
   bool inject = kInjectBuild;
   uint32_t loops = 300;      // points 1, 2, 3
@@ -752,14 +749,14 @@ struct PassResult {
   double seconds = 0;
 };
 
-long default_reps(bool inject, bool init) {
-  if (inject) return init ? 5000 : 20000;
-  return init ? 100000 : 300000;
+long default_reps(bool inject, bool guest) {
+  if (inject) return guest ? 5000 : 20000;
+  return guest ? 100000 : 300000;
 }
 
 PassResult run_pass() {
   PassResult p;
-  g_opt.reps = g_opt.reps_given > 0 ? g_opt.reps_given : default_reps(g_opt.inject, g_opt.init);
+  g_opt.reps = g_opt.reps_given > 0 ? g_opt.reps_given : default_reps(g_opt.inject, g_opt.guest);
   double t0 = now_seconds();
   set_inject_loops(g_opt.inject ? g_opt.loops : 0, g_opt.inject ? g_opt.copy_loops : 0);
   if (has(g_opt.modes, "cpu")) run_mode<RSEQ_ARCH_ID_CPU_ID>("cpu_id", &p.tests);
@@ -822,49 +819,6 @@ void print_matrix_result(const char* pass, const PassResult& p) {
   fflush(stdout);
 }
 
-// --- init mode --------------------------------------------------------------
-
-void ensure_console() {
-  if (fcntl(1, F_GETFD) != -1) return;
-  mkdir("/dev", 0755);
-  mount("devtmpfs", "/dev", "devtmpfs", 0, nullptr);
-  int fd = open("/dev/console", O_RDWR);
-  if (fd < 0) return;
-  dup2(fd, 0);
-  dup2(fd, 1);
-  dup2(fd, 2);
-  if (fd > 2) close(fd);
-}
-
-void init_mounts() {
-  ensure_console();
-  mkdir("/proc", 0555);
-  if (mount("proc", "/proc", "proc", 0, nullptr) != 0 && errno != EBUSY) {
-    fprintf(stderr, "rseq_stress: mount /proc: %s (auxv falls back to getauxval)\n", strerror(errno));
-  }
-  mkdir("/sys", 0555);
-  if (mount("sysfs", "/sys", "sysfs", 0, nullptr) != 0 && errno != EBUSY) {
-    fprintf(stderr, "rseq_stress: mount /sys: %s\n", strerror(errno));
-  }
-}
-
-[[noreturn]] void init_done(int code) {
-  printf("RSEQ-MATRIX-DONE %d\n", code);
-  fflush(stdout);
-  fflush(stderr);
-  // The console is a tty: written bytes may still sit in its buffer while the
-  // UART drains them, and the kernel's own "reboot: Power down" would land in
-  // the middle of our last lines. Wait until they are on the wire.
-  tcdrain(STDOUT_FILENO);
-  tcdrain(STDERR_FILENO);
-  sync();
-  if (getpid() == 1) {
-    reboot(RB_POWER_OFF);
-    for (;;) pause();
-  }
-  exit(code);
-}
-
 // --- sizes ------------------------------------------------------------------
 
 void size_run() {
@@ -885,7 +839,7 @@ void size_run() {
 void usage() {
   fprintf(stderr,
           "usage: rseq_stress [--reps N] [--threads N] [--tests counter,list,buffer,membarrier]\n"
-          "                   [--modes cpu,mmcid] [--init] [--membarrier-no-fence]\n"
+          "                   [--modes cpu,mmcid] [--guest] [--membarrier-no-fence]\n"
           "       inject build: [--loops N] [--copy-loops N] [--no-signals] [--no-yield]\n"
           "                     [--yield-every N] [--signal-us N] [--plain]\n");
 }
@@ -938,8 +892,8 @@ bool parse_args(int argc, char** argv) {
       g_opt.modes = split(argv[++i]);
     } else if (a == "--membarrier-no-fence") {
       g_opt.no_fence = true;
-    } else if (a == "--init") {
-      g_opt.init = true;
+    } else if (a == "--guest") {
+      g_opt.guest = true;
     } else if (kInjectBuild && a == "--loops") {
       if (!value(0, &v)) return false;
       g_opt.loops = static_cast<uint32_t>(v);
@@ -970,8 +924,8 @@ bool parse_args(int argc, char** argv) {
   return true;
 }
 
-// In init mode the kernel passes key=value words of its command line as the
-// environment: RSEQ_STRESS_REPS / RSEQ_STRESS_THREADS override the sizes.
+// In guest mode the kernel's key=value words reach the environment (through
+// /init): RSEQ_STRESS_REPS / RSEQ_STRESS_THREADS override the sizes.
 void env_overrides() {
   long v = 0;
   if (const char* s = getenv("RSEQ_STRESS_REPS"))
@@ -984,16 +938,8 @@ void env_overrides() {
 
 int main(int argc, char** argv) {
   setvbuf(stdout, nullptr, _IOLBF, 0);
-  if (getpid() == 1) g_opt.init = true;
-  if (!parse_args(argc, argv)) {
-    if (g_opt.init) init_done(2);
-    return 2;
-  }
-  if (g_opt.init) {
-    init_mounts();
-    printf("RSEQ-MATRIX-START\n");
-    env_overrides();
-  }
+  if (!parse_args(argc, argv)) return 2;
+  if (g_opt.guest) env_overrides();
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -1007,8 +953,8 @@ int main(int argc, char** argv) {
          kInjectBuild ? " (inject build)" : "", RSEQ_ABI_ARCH_NAME, effective_feature_size(), g_slots,
          g_threads);
 
-  int code = 0;
-  if (g_opt.init) {
+  if (g_opt.guest) {
+    int code = 0;
     if (kInjectBuild) {
       bool inject = g_opt.inject;
       g_opt.inject = false;
@@ -1026,7 +972,7 @@ int main(int argc, char** argv) {
       print_matrix_result("plain", plain);
       if (!pass_ok(plain)) code = 1;
     }
-    init_done(code);
+    return code;
   }
 
   PassResult p = run_pass();

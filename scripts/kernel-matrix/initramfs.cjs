@@ -103,18 +103,26 @@ function pad(n) {
 }
 
 /**
- * The matrix's standard initramfs: the static payload as /init, the empty
- * mount points, and /dev/console + /dev/null so init has stdio from the first
- * instruction (the kernel opens /dev/console for init when it exists).
- * `extras` is a list of { host, dest }.
+ * A guest's initramfs: the matrix's /init (`init`: init.c built for the
+ * guest's architecture), the guest's task for it (/task: `task`, the
+ * program and its arguments, one per line), the static `payload` as
+ * /payload when there is one, the empty mount points, and /dev/console +
+ * /dev/null so init has stdio from the first instruction (the kernel opens
+ * /dev/console for init when it exists). `extras` is a list of
+ * { host, dest }. Without a task, /init runs nothing and powers off.
  */
-function buildInitramfs(payload, extras = []) {
+function buildInitramfs({ init, task = null, payload = null, extras = [] }) {
   const fsImg = new Initramfs();
   for (const d of ['dev', 'proc', 'sys', 'root', 'run']) fsImg.dir(d);
   fsImg.dir('tmp', 0o1777);
   fsImg.chardev('dev/console', 5, 1, 0o600);
   fsImg.chardev('dev/null', 1, 3, 0o666);
-  fsImg.file('init', fs.readFileSync(payload), 0o755);
+  fsImg.file('init', fs.readFileSync(init), 0o755);
+  if (payload) fsImg.file('payload', fs.readFileSync(payload), 0o755);
+  if (task) {
+    for (const arg of task) if (!arg || arg.includes('\n')) throw new Error(`bad task argument ${JSON.stringify(arg)}`);
+    fsImg.file('task', `${task.join('\n')}\n`, 0o644);
+  }
   for (const { host, dest } of extras) fsImg.addHost(host, dest);
   return fsImg.gzip();
 }

@@ -1,14 +1,15 @@
 'use strict';
-// Boot one kernel x architecture cell under qemu and read the payload's
+// Boot one kernel x architecture cell under qemu and read the guest's
 // verdict from the serial console.
 //
-// Protocol (printed by the payload, one per line, anywhere in the output):
-//   RSEQ-MATRIX-START                  optional, first thing /init does: marks
-//                                      the end of the kernel boot
-//   RSEQ-MATRIX-RESULT <json object>   zero or more
-//   RSEQ-MATRIX-DONE <exit code>       exactly once, last
-// After DONE the payload powers off (or exits: with panic=-1 and -no-reboot
-// the kernel's "attempted to kill init" panic also ends qemu).
+// Protocol (one per line, anywhere in the output):
+//   RSEQ-MATRIX-START                  the first thing /init (init.c) prints:
+//                                      marks the end of the kernel boot
+//   RSEQ-MATRIX-RESULT <json object>   zero or more, printed by the task
+//   RSEQ-MATRIX-DONE <exit code>       exactly once, last: /init, with the
+//                                      task's exit status
+// After DONE /init powers off (should that fail, it exits: with panic=-1 and
+// -no-reboot the kernel's "attempted to kill init" panic also ends qemu).
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -47,9 +48,9 @@ function qemuArgs(cell) {
 /**
  * Boot a cell. Resolves (never rejects) with { ok, reason, bootSeconds,
  * reachedInit, totalSeconds, doneCode, results, log, command, consoleTail }.
- * bootSeconds: qemu start to the first RSEQ-MATRIX line (the kernel's boot,
- * when the payload prints START first), null when there was none (the payload
- * never ran or never spoke); totalSeconds: qemu start to qemu exit.
+ * bootSeconds: qemu start to the first RSEQ-MATRIX line (/init's START: the
+ * kernel's boot), null when there was none (/init never ran or never spoke);
+ * totalSeconds: qemu start to qemu exit.
  */
 function bootCell(cell) {
   const bin = QEMU_BIN[cell.arch];
@@ -90,7 +91,7 @@ function bootCell(cell) {
         }
       } else if (state.doneCode === null) {
         state.doneCode = /^-?\d+/.test(m[2].trim()) ? parseInt(m[2], 10) : NaN;
-        // A payload that reported but does not power off is not a failure:
+        // A guest that reported but does not power off is not a failure:
         // give it a few seconds, then stop qemu ourselves.
         setTimeout(() => child.kill('SIGKILL'), 10000).unref();
       }
@@ -155,7 +156,7 @@ function explainNoDone(tail, stderr, code, signal) {
   const lines = stderr.trim().split('\n');
   const err = lines.find((l) => /error/i.test(l)) || lines.pop();
   if (code !== 0 && err) return `qemu exited ${code ?? signal}: ${err.slice(0, 160)}`;
-  return tail.length ? 'no RSEQ-MATRIX-DONE marker (payload did not finish)' : 'no console output (kernel did not boot)';
+  return tail.length ? 'no RSEQ-MATRIX-DONE marker (the guest did not finish)' : 'no console output (kernel did not boot)';
 }
 
 module.exports = { QEMU_BIN, qemuArgs, bootCell, killAll };

@@ -1,7 +1,8 @@
 'use strict';
-// The kernel-package entry point: runs inside a qemu guest (node started by
-// scripts/kernel-package/init.c as /init) on a Debian kernel, with the built
-// package under /pkg. It reports, in the marker protocol of
+// The kernel-package entry point: runs inside a qemu guest on a Debian
+// kernel, with the built package under /pkg, as the task of the guest's
+// /init (scripts/kernel-matrix/init.c, which prints START and, with this
+// script's exit status, DONE). It reports, in the marker protocol of
 // scripts/kernel-matrix.cjs:
 //   1. the probe (rseq.probe(), and `rseq probe --json` through bin/rseq.js
 //      in a child process, which must agree), and which addon file the
