@@ -105,7 +105,7 @@ import type {
   SelftestChecks,
 } from '../src/contract/types.js';
 import { ERRNO, type ErrnoName } from './errno.js';
-import { FatalSignalError, Machine, type SimThread } from './kernel/kernel.js';
+import { Machine } from './kernel/kernel.js';
 import type { SimMemory } from './kernel/memory.js';
 import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, ORIG_RSEQ_SIZE, RSEQ_FIELD, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, type Arch } from './kernel/profiles.js';
 import {
@@ -120,6 +120,7 @@ import {
   type SectionResult,
 } from './kernel/sections.js';
 import { simulatedSelftest } from './kernel/selftest.js';
+import { FatalSignalError, type SimThread } from './kernel/thread.js';
 import { PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_GET, PR_RSEQ_SLICE_EXTENSION_SET, PR_RSEQ_SLICE_EXT_ENABLE, SLICE_GRANTED } from './kernel/slice.js';
 import { SharedMmCidPool } from './shared-mmcid.js';
 import { AREAS, REGISTRATIONS, THREADS, releaseOnExit, sharedDebugCounts } from './shared-counts.js';

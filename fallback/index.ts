@@ -9,32 +9,16 @@ export { abortRateFromEnv, createSimulatorBackend, DEFAULT_KERNEL, DEFAULT_LIBC,
 export type { SimulatorBackend, SimulatorBackendOptions } from './backend.js';
 export { ERRNO, ERRNO_TEXT, errnoCode, errnoName, fail, isErrnoName, ok } from './errno.js';
 export type { ErrnoName, SyscallResult } from './errno.js';
-export {
-  AT,
-  auxvName,
-  DEFAULT_USER_IP,
-  ERRNO_CASE_BAD_FLAG,
-  ERRNO_CASE_KADDR,
-  FatalSignalError,
-  Machine,
-  prng,
-  RSEQ_EVENT,
-} from './kernel/kernel.js';
-export type {
-  AreaSnapshot,
-  CsOutcome,
-  UserRegs,
-  FatalSignal,
-  LibcSymbols,
-  LibcThreadStart,
-  MachineOptions,
-  RegistrationMode,
-  RegistrationOwner,
-  ReturnCause,
-  ReturnToUserResult,
-  RseqRegistration,
-  SimThread,
-} from './kernel/kernel.js';
+export { Machine, type MachineOptions } from './kernel/kernel.js';
+export { AT, auxvName } from './kernel/auxv.js';
+export { ERRNO_CASE_BAD_FLAG, ERRNO_CASE_KADDR } from './kernel/errno-table.js';
+export { prng } from './kernel/prng.js';
+export { DEFAULT_USER_IP, FatalSignalError, RSEQ_EVENT } from './kernel/thread.js';
+export type { FatalSignal, LibcThreadStart, RegistrationMode, RegistrationOwner, RseqRegistration, SimThread, UserRegs } from './kernel/thread.js';
+export type { AreaSnapshot } from './kernel/area.js';
+export type { CsOutcome } from './kernel/rseq-cs.js';
+export type { ReturnCause, ReturnToUserResult } from './kernel/return-to-user.js';
+export type { LibcSymbols } from './kernel/state.js';
 export { DEFAULT_ARENA_BASE, MemoryFault, PAGE_SIZE, SimMemory, USER_SPACE_END } from './kernel/memory.js';
 export type { AccessKind, MemoryRegion, SimMemoryOptions } from './kernel/memory.js';
 export { LocalMmCid } from './kernel/mmcid.js';

@@ -34,7 +34,9 @@ import { addonAreaLayout } from '../../src/contract/abi.js';
 import { fieldUnavailable } from '../../src/contract/fields.js';
 import { OP_ABORTED, OP_MOVED, type IndexMode } from '../../src/contract/backend.js';
 import type { SyscallResult } from '../errno.js';
-import { FatalSignalError, Machine, prng, type FatalSignal, type MachineOptions, type ReturnCause, type SimThread } from './kernel.js';
+import { Machine, type MachineOptions } from './kernel.js';
+import { prng } from './prng.js';
+import type { ReturnCause } from './return-to-user.js';
 import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, RSEQ_FIELD, RSEQ_SIG } from './profiles.js';
 import {
   checkSectionArgs,
@@ -47,6 +49,7 @@ import {
   type SectionName,
   type SimArray,
 } from './sections.js';
+import { FatalSignalError, type FatalSignal, type SimThread } from './thread.js';
 
 export type SchedEvent =
   | { kind: 'step'; tid: number }

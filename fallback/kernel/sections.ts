@@ -45,9 +45,11 @@ import {
   type IndexMode,
   type OpStatus,
 } from '../../src/contract/backend.js';
-import { FatalSignalError, type Machine, type ReturnCause, type SimThread, type UserRegs } from './kernel.js';
+import type { Machine } from './kernel.js';
 import { MemoryFault, type SimMemory } from './memory.js';
 import { RSEQ_FIELD, RSEQ_SIG, type Arch } from './profiles.js';
+import type { ReturnCause } from './return-to-user.js';
+import { FatalSignalError, type SimThread, type UserRegs } from './thread.js';
 
 // ---------------------------------------------------------------------------
 // Operands

@@ -19,11 +19,11 @@
  */
 import { OP_COMMITTED } from '../../src/contract/backend.js';
 import type { SelftestCheck, SelftestChecks } from '../../src/contract/types.js';
-import { FatalSignalError } from './kernel.js';
 import type { KernelProfile, LibcProfile, Arch } from './profiles.js';
 import { RSEQ_FIELD } from './profiles.js';
 import { Simulation, type SimulationOptions, type Task, type ThreadApi, type Yielded } from './scheduler.js';
 import type { SimArray } from './sections.js';
+import { FatalSignalError } from './thread.js';
 
 export interface SimulatedSelftestOptions {
   kernel: KernelProfile;

@@ -27,7 +27,8 @@
 import { fail, ok, type SyscallResult } from '../errno.js';
 import { MemoryFault } from './memory.js';
 import { RSEQ_CS_FLAG_SLICE_EXT_ENABLED, RSEQ_FIELD } from './profiles.js';
-import type { Machine, SimThread } from './kernel.js';
+import type { Machine } from './kernel.js';
+import type { SimThread } from './thread.js';
 
 /** prctl option and its operations (include/uapi/linux/prctl.h, 7.0). */
 export const PR_RSEQ_SLICE_EXTENSION = 79;

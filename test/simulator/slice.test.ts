@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimulatorBackend } from '../../fallback/backend.js';
-import { Machine, type SimThread } from '../../fallback/kernel/kernel.js';
+import { Machine } from '../../fallback/kernel/kernel.js';
+import type { SimThread } from '../../fallback/kernel/thread.js';
 import { MEMBARRIER_CMD, RSEQ_CS_FLAG_SLICE_EXT_AVAILABLE, RSEQ_CS_FLAG_SLICE_EXT_ENABLED, RSEQ_FIELD, RSEQ_FLAG_SLICE_EXT_DEFAULT_ON, RSEQ_SIG } from '../../fallback/kernel/profiles.js';
 import {
   PR_RSEQ_SLICE_EXT_ENABLE,
