@@ -67,7 +67,8 @@ function errnoExpectations() {
   const mod = path.join(root, 'dist', 'cjs', 'src', 'errno-check.js');
   if (!fs.existsSync(mod)) fail(`${path.relative(root, mod)} is missing: run \`npm run build:ts\` first (the errno table's expectations come from the simulator)`);
   const { expectedErrnoTables } = require(mod);
-  const { ERRNO_CASES } = require(path.join(root, 'dist', 'cjs', 'src', 'types.js'));
+  // The cases in their order: the package's own export (its entry point).
+  const { ERRNO_CASES } = require(path.join(root, 'dist', 'cjs', 'src', 'index.js'));
   const t = expectedErrnoTables({ release: require('node:os').release(), ...auxvRseq() });
   const list = (table) => ERRNO_CASES.map((c) => table[c] ?? '0').join(',');
   return {
