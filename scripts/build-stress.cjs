@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 'use strict';
-// Build the rseq stress test (native/test/rseq_stress.cc with the Node-free
-// core) as statically linked binaries, for running anywhere without Node or
-// shared libraries: on a bare machine, or as /init of a kernel-matrix
-// initramfs (scripts/kernel-matrix.cjs --payload ARCH=FILE).
+// Build the rseq stress test (every .cc of native/test/stress/, as CMake's
+// rseq_stress targets, with the Node-free core) as statically linked
+// binaries, for running anywhere without Node or shared libraries: on a bare
+// machine, or as the task of a kernel-matrix guest
+// (scripts/kernel-matrix.cjs --payload ARCH=FILE --task '/payload --guest').
 //
 //   node scripts/build-stress.cjs [--arch x86_64|aarch64|all] [--out DIR]
 //                                 [--variant plain|inject|both] [--dynamic]
@@ -112,8 +113,9 @@ function main() {
   const out = path.resolve(values.out);
   fs.mkdirSync(out, { recursive: true });
 
+  const stressDir = path.join(root, 'native', 'test', 'stress');
   const sources = [
-    path.join(root, 'native', 'test', 'rseq_stress.cc'),
+    ...fs.readdirSync(stressDir).filter((f) => f.endsWith('.cc')).sort().map((f) => path.join(stressDir, f)),
     ...CORE_SOURCES.map((s) => path.join(root, 'native', s)),
   ];
   for (const arch of arches) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // `npm run test:kernels`: the per-CPU critical sections on real kernels of both
-// architectures. Builds the static stress binary (native/test/rseq_stress.cc,
+// architectures. Builds the static stress binary (native/test/stress/,
 // with delay, yield and signal injection) for x86_64 and aarch64, then boots
 // Debian's 6.1 and 6.12 kernels under qemu with it as the guest's task
 // (`rseq_stress --guest`, run by the matrix's /init: scripts/kernel-matrix.cjs),
