@@ -108,17 +108,10 @@ import { ERRNO, type ErrnoName } from './errno.js';
 import { Machine } from './kernel/kernel.js';
 import type { SimMemory } from './kernel/memory.js';
 import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, ORIG_RSEQ_SIZE, RSEQ_FIELD, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, type Arch } from './kernel/profiles.js';
-import {
-  checkMode,
-  checkSectionArgs,
-  execute,
-  installSections,
-  interrupt,
-  type SectionArgs,
-  type SectionMemory,
-  type SectionName,
-  type SectionResult,
-} from './kernel/sections.js';
+import { checkMode, checkSectionArgs, type SectionArgs, type SectionName } from './kernel/section-args.js';
+import { execute, interrupt, type SectionResult } from './kernel/section-exec.js';
+import { installSections } from './kernel/section-layout.js';
+import type { SectionMemory } from './kernel/section-memory.js';
 import { simulatedSelftest } from './kernel/selftest.js';
 import { FatalSignalError, type SimThread } from './kernel/thread.js';
 import { PR_RSEQ_SLICE_EXTENSION, PR_RSEQ_SLICE_EXTENSION_GET, PR_RSEQ_SLICE_EXTENSION_SET, PR_RSEQ_SLICE_EXT_ENABLE, SLICE_GRANTED } from './kernel/slice.js';

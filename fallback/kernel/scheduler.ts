@@ -38,17 +38,10 @@ import { Machine, type MachineOptions } from './kernel.js';
 import { prng } from './prng.js';
 import type { ReturnCause } from './return-to-user.js';
 import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, RSEQ_FIELD, RSEQ_SIG } from './profiles.js';
-import {
-  checkSectionArgs,
-  execute,
-  installSections,
-  simulatedMemory,
-  type Boundary,
-  type ExecuteHooks,
-  type SectionArgs,
-  type SectionName,
-  type SimArray,
-} from './sections.js';
+import { checkSectionArgs, type SectionArgs, type SectionName } from './section-args.js';
+import { execute, type Boundary, type ExecuteHooks } from './section-exec.js';
+import { installSections } from './section-layout.js';
+import { simulatedMemory, type SimArray } from './section-memory.js';
 import { FatalSignalError, type FatalSignal, type SimThread } from './thread.js';
 
 export type SchedEvent =

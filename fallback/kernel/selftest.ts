@@ -22,7 +22,7 @@ import type { SelftestCheck, SelftestChecks } from '../../src/contract/types.js'
 import type { KernelProfile, LibcProfile, Arch } from './profiles.js';
 import { RSEQ_FIELD } from './profiles.js';
 import { Simulation, type SimulationOptions, type Task, type ThreadApi, type Yielded } from './scheduler.js';
-import type { SimArray } from './sections.js';
+import type { SimArray } from './section-memory.js';
 import { FatalSignalError } from './thread.js';
 
 export interface SimulatedSelftestOptions {
