@@ -104,7 +104,7 @@ import type {
   RegistrationInfo,
   SelftestChecks,
 } from '../src/contract/types.js';
-import { ERRNO, type ErrnoName } from './errno.js';
+import { ERRNO, type ErrnoName } from './kernel/errno.js';
 import { Machine } from './kernel/kernel.js';
 import type { SimMemory } from './kernel/memory.js';
 import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, ORIG_RSEQ_SIZE, RSEQ_FIELD, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, type Arch } from './kernel/profiles.js';

@@ -7,8 +7,8 @@
  */
 export { abortRateFromEnv, createSimulatorBackend, DEFAULT_KERNEL, DEFAULT_LIBC, hostArch } from './backend.js';
 export type { SimulatorBackend, SimulatorBackendOptions } from './backend.js';
-export { ERRNO, ERRNO_TEXT, errnoCode, errnoName, fail, isErrnoName, ok } from './errno.js';
-export type { ErrnoName, SyscallResult } from './errno.js';
+export { ERRNO, ERRNO_TEXT, errnoCode, errnoName, fail, isErrnoName, ok } from './kernel/errno.js';
+export type { ErrnoName, SyscallResult } from './kernel/errno.js';
 export { Machine, type MachineOptions } from './kernel/kernel.js';
 export { AT, auxvName } from './kernel/auxv.js';
 export { ERRNO_CASE_BAD_FLAG, ERRNO_CASE_KADDR } from './kernel/errno-table.js';

@@ -28,7 +28,7 @@
  */
 import { fieldsFromFeatureSize } from '../../src/contract/fields.js';
 import type { AuxvEntry, ErrnoTable, FieldAvailability, KernelInfo, LibcInfo } from '../../src/contract/types.js';
-import type { SyscallResult } from '../errno.js';
+import type { SyscallResult } from './errno.js';
 import { readArea, type AreaSnapshot } from './area.js';
 import { auxvEntries } from './auxv.js';
 import { errnoTable } from './errno-table.js';

@@ -4,7 +4,7 @@
  * which restarts the critical sections of other threads through a
  * preemption event on their next return to user space.
  */
-import { fail, ok, type SyscallResult } from '../errno.js';
+import { fail, ok, type SyscallResult } from './errno.js';
 import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU } from './profiles.js';
 import type { KernelState } from './state.js';
 import { RSEQ_EVENT, type ThreadState } from './thread.js';

@@ -14,7 +14,7 @@
  * A registration takes effect on the thread's next return to user space
  * (return-to-user.ts), which writes the IDs.
  */
-import { fail, ok, type SyscallResult } from '../errno.js';
+import { fail, ok, type SyscallResult } from './errno.js';
 import { clearRseqCsIfSet, initFields, resetIds } from './area.js';
 import { MemoryFault, USER_SPACE_END } from './memory.js';
 import {

@@ -33,7 +33,7 @@
 import { addonAreaLayout } from '../../src/contract/abi.js';
 import { fieldUnavailable } from '../../src/contract/fields.js';
 import { OP_ABORTED, OP_MOVED, type IndexMode } from '../../src/contract/backend.js';
-import type { SyscallResult } from '../errno.js';
+import type { SyscallResult } from './errno.js';
 import { Machine, type MachineOptions } from './kernel.js';
 import { prng } from './prng.js';
 import type { ReturnCause } from './return-to-user.js';

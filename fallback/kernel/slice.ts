@@ -24,7 +24,7 @@
  *   call that ends a grant (user space set request again, or cleared granted
  *   itself).
  */
-import { fail, ok, type SyscallResult } from '../errno.js';
+import { fail, ok, type SyscallResult } from './errno.js';
 import { MemoryFault } from './memory.js';
 import { RSEQ_CS_FLAG_SLICE_EXT_ENABLED, RSEQ_FIELD } from './profiles.js';
 import type { Machine } from './kernel.js';

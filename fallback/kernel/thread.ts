@@ -3,7 +3,7 @@
  * behind it (ThreadState: registration, cached IDs, pending events, user
  * registers), and the fatal signal that ends the simulated process.
  */
-import type { ErrnoName } from '../errno.js';
+import type { ErrnoName } from './errno.js';
 import { RSEQ_CPU_ID_UNINITIALIZED } from './profiles.js';
 
 /**

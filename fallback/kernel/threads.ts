@@ -6,7 +6,7 @@
  * is decided elsewhere: by the seeded scheduler (scheduler.ts), by the host
  * backend (fallback/backend.ts) or by a test driving the Machine.
  */
-import { fail, ok, type SyscallResult } from '../errno.js';
+import { fail, ok, type SyscallResult } from './errno.js';
 import { RSEQ_CPU_ID_UNINITIALIZED } from './profiles.js';
 import type { KernelState } from './state.js';
 import { RSEQ_EVENT, ThreadState } from './thread.js';
