@@ -4,8 +4,8 @@
  *
  * The values TypeScript and the addon share, as plain C definitions (usable
  * from C, C++ and inline assembly). native/abi.h checks its kernel ABI
- * against them; the addon's own numbers (statuses, modes, the region header,
- * error codes) are defined from them. test/native/abi-table.test.ts fails
+ * against them; the addon's own numbers (statuses, modes, the region header),
+ * error codes and argument-check messages are defined from them. test/native/abi-table.test.ts fails
  * when this file is out of date.
  */
 #ifndef RSEQ_NATIVE_ABI_TABLE_H
@@ -203,5 +203,29 @@
   X("unregister") \
   X("register-len-64") \
   X("unregister-len-64")
+
+/* ------------------------------------------------------------------------ */
+/* The operations' argument-check messages                                  */
+/* ------------------------------------------------------------------------ */
+
+/* {name} marks what is filled in: see ARG_MESSAGE in src/contract/abi.ts. */
+#define RSEQ_TABLE_MSG_NOT_NUMBER      "{op}: {arg} must be a number, not {type}"
+#define RSEQ_TABLE_MSG_NOT_BOOLEAN     "{op}: {arg} must be a boolean, not {type}"
+#define RSEQ_TABLE_MSG_NOT_TYPED_ARRAY "{op}: {arg} must be {want}, not {type}"
+#define RSEQ_TABLE_MSG_DETACHED        "{op}: {arg} must be {want} whose buffer is not detached (it was transferred)"
+#define RSEQ_TABLE_MSG_MODE            "{op}: mode must be 'cpu' or 'mmcid', not {value}"
+#define RSEQ_TABLE_MSG_MODE_NUMBER     "{op}: mode must be 0 (cpu_id) or 1 (mm_cid), got {value}"
+#define RSEQ_TABLE_MSG_INTEGER         "{op}: {arg} must be an integer in [{lo}, {hi}] ({why}), got {value}"
+#define RSEQ_TABLE_MSG_NO_INTEGER      "{op}: {arg} must be an integer, but no value is valid ({why}), got {value}"
+#define RSEQ_TABLE_MSG_SAFE_INTEGER    "{op}: {arg} must be a safe integer (-(2^53 - 1) to 2^53 - 1), got {value}"
+#define RSEQ_TABLE_BOUND_ID          "a u32"
+#define RSEQ_TABLE_BOUND_INDEX       "an index into words"
+#define RSEQ_TABLE_BOUND_EMPTY_WORDS "words is empty"
+#define RSEQ_TABLE_BOUND_NEXT        "words.length"
+#define RSEQ_TABLE_BOUND_COUNT       "words.length - next: next[0..count) must lie in words"
+#define RSEQ_TABLE_BOUND_DST_OFFSET  "dst.length"
+#define RSEQ_TABLE_BOUND_SRC_OFFSET  "src.length"
+#define RSEQ_TABLE_BOUND_COPY_LENGTH "dst.length - dstOffset = {dstRoom}, src.length - srcOffset = {srcRoom}"
+#define RSEQ_TABLE_BOUND_CPU         "-1 for every CPU"
 
 #endif /* RSEQ_NATIVE_ABI_TABLE_H */

@@ -13,13 +13,13 @@
 // `args` (args[0]), records through `record`, both memory the region holds;
 // results come back as undefined when the operation committed, else a small
 // integer (a REGION_* status); take() returns its index or minus a status. The header is checked here again
-// (src/percpu/layout.ts checked it first, with the messages users see) and
+// (src/contract/layout.ts checked it first, with the messages users see) and
 // copied: the operations never read it from shared memory again.
 //
 // `handle` names the region in the process-wide table of native/region_ffi.h
 // (-1 when the table is full): through node:ffi, rseq_ffi_add(handle) and its
 // siblings run add(), push(), pop(), take() and give() on the region's own
-// args and record, on this thread only (src/ffi.ts, RSEQ_FFI=1).
+// args and record, on this thread only (src/native/ffi.ts, RSEQ_FFI=1).
 //
 // Lifetime: the region keeps the words' typed array and its own args and
 // record buffers alive through references, and one reference on the thread's
@@ -34,13 +34,14 @@
 #include <string>
 
 #include "abi_table.h"
+#include "napi_util.h"
 #include "region.h"
 #include "region_ffi.h"
 #include "registration.h"
 
-namespace {
+namespace rseq_native {
 
-using namespace rseq_native;
+namespace {
 
 constexpr int64_t kMaxSafeInteger = 9007199254740991;  // 2^53 - 1
 constexpr int kFunctionCount = 7;
@@ -185,13 +186,7 @@ napi_value Give(napi_env env, napi_callback_info info) {
 }
 
 bool Fail(napi_env env, const char* code, const std::string& message, bool type_error) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return false;
-  if (type_error) {
-    napi_throw_type_error(env, code, message.c_str());
-  } else {
-    napi_throw_range_error(env, code, message.c_str());
-  }
+  ThrowError(env, type_error ? ErrorKind::TypeError : ErrorKind::RangeError, code, message);
   return false;
 }
 
@@ -204,7 +199,9 @@ bool MakeBuffer(napi_env env, size_t bytes, napi_typedarray_type type, size_t le
   return napi_create_reference(env, ab, 1, ref) == napi_ok;
 }
 
-napi_value BindRegion(napi_env env, napi_callback_info info) {
+}  // namespace
+
+napi_value BindRegionBinding(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2] = {nullptr, nullptr};
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
@@ -306,30 +303,17 @@ napi_value BindRegion(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// ffiWarnOnce(): true the first time any thread of the process calls it, so
-// that src/ffi.ts warns once per process, not once per worker, when RSEQ_FFI=1
-// cannot work.
+namespace {
+
+// true the first time any thread of the process calls ffiWarnOnce().
 std::atomic<bool> g_ffi_warned{false};
 
-napi_value FfiWarnOnce(napi_env env, napi_callback_info) {
+}  // namespace
+
+napi_value FfiWarnOnceBinding(napi_env env, napi_callback_info) {
   napi_value out = nullptr;
   napi_get_boolean(env, !g_ffi_warned.exchange(true), &out);
   return out;
 }
 
-}  // namespace
-
-bool region_register(napi_env env, napi_value exports) {
-  const struct {
-    const char* name;
-    napi_callback cb;
-  } fns[] = {{"bindRegion", BindRegion}, {"ffiWarnOnce", FfiWarnOnce}};
-  for (const auto& f : fns) {
-    napi_value fn = nullptr;
-    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn) != napi_ok ||
-        napi_set_named_property(env, exports, f.name, fn) != napi_ok) {
-      return false;
-    }
-  }
-  return true;
-}
+}  // namespace rseq_native

@@ -1,5 +1,5 @@
 // native/region_ffi.h - bound regions reached through node:ffi (RSEQ_FFI=1,
-// src/ffi.ts): a process-wide table of handles, and C functions that take a
+// src/native/ffi.ts): a process-wide table of handles, and C functions that take a
 // handle as their one argument.
 //
 // Node 26's node:ffi calls a C function whose arguments are all f64 (or that

@@ -14,12 +14,12 @@
 #include <string>
 
 #include "abi_table.h"
+#include "napi_util.h"
 #include "selftest.h"
 
-namespace {
+namespace rseq_native {
 
-using rseq_native::SelftestCheck;
-using rseq_native::SelftestResult;
+namespace {
 
 bool SetNum(napi_env env, napi_value obj, const char* name, double v) {
   napi_value n = nullptr;
@@ -32,13 +32,7 @@ bool SetStr(napi_env env, napi_value obj, const char* name, const char* s) {
          napi_set_named_property(env, obj, name, v) == napi_ok;
 }
 
-napi_value Fail(napi_env env) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
-    napi_throw_error(env, nullptr, "rseq: selftest: building the result failed");
-  }
-  return nullptr;
-}
+napi_value Fail(napi_env env) { return ThrowApiFailure(env, "selftest: building the result"); }
 
 napi_value CheckObject(napi_env env, const SelftestCheck& c) {
   napi_value o = nullptr;
@@ -51,7 +45,7 @@ napi_value CheckObject(napi_env env, const SelftestCheck& c) {
     napi_value v = nullptr;
     if (napi_create_int32(env, cpu, &v) != napi_ok || napi_set_element(env, cpus, n++, v) != napi_ok) return nullptr;
   }
-  bool ok = SetStr(env, o, "status", rseq_native::selftest_status_name(c.status)) &&
+  bool ok = SetStr(env, o, "status", selftest_status_name(c.status)) &&
             SetStr(env, o, "reason", c.reason) && SetNum(env, o, "attempts", static_cast<double>(c.attempts)) &&
             SetNum(env, o, "commits", static_cast<double>(c.commits)) &&
             SetNum(env, o, "aborts", static_cast<double>(c.aborts)) &&
@@ -64,7 +58,9 @@ napi_value CheckObject(napi_env env, const SelftestCheck& c) {
   return ok ? o : nullptr;
 }
 
-napi_value Selftest(napi_env env, napi_callback_info info) {
+}  // namespace
+
+napi_value SelftestBinding(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value arg = nullptr;
   if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok) return Fail(env);
@@ -72,18 +68,16 @@ napi_value Selftest(napi_env env, napi_callback_info info) {
   double d = 0;
   if (argc < 1 || napi_typeof(env, arg, &type) != napi_ok || type != napi_number ||
       napi_get_value_double(env, arg, &d) != napi_ok) {
-    napi_throw_type_error(env, RSEQ_TABLE_ERR_INVALID_ARG_TYPE, "selftest: budgetMs must be a number");
-    return nullptr;
+    return ThrowError(env, ErrorKind::TypeError, RSEQ_TABLE_ERR_INVALID_ARG_TYPE, "selftest: budgetMs must be a number");
   }
-  if (!std::isfinite(d) || std::floor(d) != d || d < rseq_native::kSelftestMinBudgetMs ||
-      d > rseq_native::kSelftestMaxBudgetMs) {
-    std::string msg = "selftest: budgetMs must be an integer in [" + std::to_string(rseq_native::kSelftestMinBudgetMs) +
-                      ", " + std::to_string(rseq_native::kSelftestMaxBudgetMs) + "]";
-    napi_throw_range_error(env, RSEQ_TABLE_ERR_OUT_OF_RANGE, msg.c_str());
-    return nullptr;
+  if (!std::isfinite(d) || std::floor(d) != d || d < kSelftestMinBudgetMs ||
+      d > kSelftestMaxBudgetMs) {
+    std::string msg = "selftest: budgetMs must be an integer in [" + std::to_string(kSelftestMinBudgetMs) +
+                      ", " + std::to_string(kSelftestMaxBudgetMs) + "]";
+    return ThrowError(env, ErrorKind::RangeError, RSEQ_TABLE_ERR_OUT_OF_RANGE, msg);
   }
   SelftestResult r;
-  if (rseq_native::run_selftest(static_cast<uint32_t>(d), &r) != 0) return Fail(env);
+  if (run_selftest(static_cast<uint32_t>(d), &r) != 0) return Fail(env);
   napi_value out = nullptr;
   napi_value checks = nullptr;
   if (napi_create_object(env, &out) != napi_ok || napi_create_object(env, &checks) != napi_ok) return Fail(env);
@@ -100,24 +94,10 @@ napi_value Selftest(napi_env env, napi_callback_info info) {
   return out;
 }
 
-napi_value SelftestVerdict(napi_env env, napi_callback_info) {
+napi_value SelftestVerdictBinding(napi_env env, napi_callback_info) {
   napi_value v = nullptr;
-  if (napi_create_int32(env, rseq_native::last_selftest_verdict(), &v) != napi_ok) return Fail(env);
+  if (napi_create_int32(env, last_selftest_verdict(), &v) != napi_ok) return Fail(env);
   return v;
 }
 
-bool ExportFn(napi_env env, napi_value exports, const char* name, napi_callback cb) {
-  napi_value fn = nullptr;
-  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, name, fn) != napi_ok) {
-    Fail(env);
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-bool selftest_register(napi_env env, napi_value exports) {
-  return ExportFn(env, exports, "selftest", Selftest) && ExportFn(env, exports, "selftestVerdict", SelftestVerdict);
-}
+}  // namespace rseq_native

@@ -4,7 +4,13 @@
 
 #include <node_api.h>
 
-// Adds selftest and selftestVerdict to exports. Returns false with a JavaScript exception pending.
-bool selftest_register(napi_env env, napi_value exports);
+namespace rseq_native {
+
+// selftest(budgetMs): the checks of native/selftest.h on the core's own threads.
+napi_value SelftestBinding(napi_env env, napi_callback_info info);
+// selftestVerdict(): 0 no verdict yet, 1 ok, 2 broken (process-wide).
+napi_value SelftestVerdictBinding(napi_env env, napi_callback_info info);
+
+}  // namespace rseq_native
 
 #endif  // RSEQ_NATIVE_SELFTEST_BINDING_H

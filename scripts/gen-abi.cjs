@@ -55,6 +55,12 @@ function int(v, { unsigned = false, hex = false } = {}) {
   return `${v < 0 ? '-' : ''}${digits}${suffix}`;
 }
 
+/** A C string literal of printable ASCII. */
+function cstr(s) {
+  if (!/^[\x20-\x7e]*$/.test(s) || s.includes('??')) throw new Error(`the table holds ${JSON.stringify(s)}, which the header cannot spell as a plain literal`);
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
 function str(s) {
   if (!/^[A-Za-z0-9_\-]+$/.test(s)) throw new Error(`the table holds ${JSON.stringify(s)}, which the header cannot spell as a plain literal`);
   return `"${s}"`;
@@ -107,8 +113,8 @@ function render(t = loadTable()) {
  *
  * The values TypeScript and the addon share, as plain C definitions (usable
  * from C, C++ and inline assembly). native/abi.h checks its kernel ABI
- * against them; the addon's own numbers (statuses, modes, the region header,
- * error codes) are defined from them. test/native/abi-table.test.ts fails
+ * against them; the addon's own numbers (statuses, modes, the region header),
+ * error codes and argument-check messages are defined from them. test/native/abi-table.test.ts fails
  * when this file is out of date.
  */
 #ifndef RSEQ_NATIVE_ABI_TABLE_H
@@ -186,6 +192,16 @@ function render(t = loadTable()) {
         defines([['RSEQ_TABLE_ERRNO_CASE_COUNT', int(t.ERRNO_CASES.length)]]),
         `/* X(name) for every case, in the order they run. */\n${xmacro('RSEQ_TABLE_ERRNO_CASES', t.ERRNO_CASES.map((c) => [str(c)]))}`,
       ].join('\n\n'),
+    ),
+  );
+  parts.push(
+    section(
+      "The operations' argument-check messages",
+      [
+        '/* {name} marks what is filled in: see ARG_MESSAGE in src/contract/abi.ts. */',
+        defines(Object.entries(t.ARG_MESSAGE).map(([k, v]) => [`RSEQ_TABLE_MSG_${macroCase(k)}`, cstr(v)])),
+        defines(Object.entries(t.ARG_BOUND).map(([k, v]) => [`RSEQ_TABLE_BOUND_${macroCase(k)}`, cstr(v)])),
+      ].join('\n'),
     ),
   );
   parts.push('#endif /* RSEQ_NATIVE_ABI_TABLE_H */\n');

@@ -261,3 +261,47 @@ export const ERRNO_CASES = [
   'register-len-64', //                rseq(B, 64, 0, SIG)
   'unregister-len-64', //              rseq(B, 64, UNREG, SIG)
 ] as const;
+
+/**
+ * The messages of the per-CPU operations' argument checks: native/op_args.cc
+ * formats them for the addon. `{op}` is the
+ * operation (PerCpuOps' method name: add, storeIfEqual, ...), `{arg}` the
+ * argument, `{type}` what was passed instead (typeof, 'null', or 'a
+ * Float64Array' for a typed array of another kind), `{value}` the number as
+ * String(value) writes it; `{lo}`, `{hi}` and `{why}` the range and what
+ * bounds it (ARG_BOUND). TypeErrors have the code ERROR_CODE.invalidArgType,
+ * RangeErrors ERROR_CODE.outOfRange.
+ */
+export const ARG_MESSAGE = {
+  /** TypeError */
+  notNumber: '{op}: {arg} must be a number, not {type}',
+  /** TypeError */
+  notBoolean: '{op}: {arg} must be a boolean, not {type}',
+  /** TypeError */
+  notTypedArray: '{op}: {arg} must be {want}, not {type}',
+  /** TypeError */
+  detached: '{op}: {arg} must be {want} whose buffer is not detached (it was transferred)',
+  /** RangeError: the Backend's mode. */
+  mode: "{op}: mode must be 'cpu' or 'mmcid', not {value}",
+  /** RangeError: the addon's numeric mode (ID_MODE). */
+  modeNumber: '{op}: mode must be 0 (cpu_id) or 1 (mm_cid), got {value}',
+  /** RangeError */
+  integer: '{op}: {arg} must be an integer in [{lo}, {hi}] ({why}), got {value}',
+  /** RangeError: the range is empty. */
+  noInteger: '{op}: {arg} must be an integer, but no value is valid ({why}), got {value}',
+  /** RangeError */
+  safeInteger: '{op}: {arg} must be a safe integer (-(2^53 - 1) to 2^53 - 1), got {value}',
+} as const;
+
+/** What bounds an argument's range: the `{why}` of ARG_MESSAGE.integer. */
+export const ARG_BOUND = {
+  id: 'a u32',
+  index: 'an index into words',
+  emptyWords: 'words is empty',
+  next: 'words.length',
+  count: 'words.length - next: next[0..count) must lie in words',
+  dstOffset: 'dst.length',
+  srcOffset: 'src.length',
+  copyLength: 'dst.length - dstOffset = {dstRoom}, src.length - srcOffset = {srcRoom}',
+  cpu: '-1 for every CPU',
+} as const;
