@@ -92,6 +92,7 @@ import { lockToken, SharedSectionLocks } from '../src/contract/section-locks.js'
 import { sectionRegion } from '../src/contract/section-region.js';
 import { FIELD_OFFSET, OP_ABORTED, OP_MOVED } from '../src/contract/backend.js';
 import { errnoInfo as explainedErrno } from '../src/contract/errors.js';
+import { addonAreaLayout } from '../src/contract/abi.js';
 import { fieldUnavailable } from '../src/contract/fields.js';
 import type {
   AuxvEntry,
@@ -107,7 +108,7 @@ import type {
 import { ERRNO, type ErrnoName } from './kernel/errno.js';
 import { Machine } from './kernel/kernel.js';
 import type { SimMemory } from './kernel/memory.js';
-import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, ORIG_RSEQ_SIZE, RSEQ_FIELD, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, type Arch } from './kernel/profiles.js';
+import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, RSEQ_FIELD, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, type Arch } from './kernel/profiles.js';
 import { checkMode, checkSectionArgs, type SectionArgs, type SectionName } from './kernel/section-args.js';
 import { execute, interrupt, type SectionResult } from './kernel/section-exec.js';
 import { installSections } from './kernel/section-layout.js';
@@ -209,10 +210,6 @@ function hostCpus(): number {
   const osWithParallelism = os as typeof os & { availableParallelism?: () => number };
   const n = typeof osWithParallelism.availableParallelism === 'function' ? osWithParallelism.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(4096, n || 1));
-}
-
-function alignUp(n: number, align: number): number {
-  return Math.ceil(n / align) * align;
 }
 
 /** An errno of the simulated kernel with the package's sentence (src/contract/errors.ts), as the native backend reports it. */
@@ -363,14 +360,12 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       addRef();
       return;
     }
-    const p = machine.profile;
-    const align = p.align ?? ORIG_RSEQ_SIZE;
-    const fs = p.featureSize;
-    // As native/registration.cc area_layout(): 7.0's v2 mode wants len >= feature size, AT_RSEQ_ALIGN-aligned.
-    const len = fs === null || fs <= ORIG_RSEQ_SIZE ? ORIG_RSEQ_SIZE : fs;
+    // The addon's rule (src/contract/abi.ts, native/registration.h area_layout()).
+    const layout = addonAreaLayout(machine.profile.featureSize, machine.profile.align);
+    const len = layout.length;
     let area: bigint;
     try {
-      area = machine.memory.map(alignUp(len, Math.max(align, ORIG_RSEQ_SIZE)), Math.max(align, ORIG_RSEQ_SIZE), 'addon-rseq-area');
+      area = machine.memory.map(layout.allocSize, layout.align, 'addon-rseq-area');
     } catch {
       lastError = errnoInfo('alloc', 'ENOMEM');
       return;
