@@ -7,7 +7,7 @@
  */
 export { abortRateFromEnv, createSimulatorBackend, DEFAULT_KERNEL, DEFAULT_LIBC, hostArch } from './backend.js';
 export type { SimulatorBackend, SimulatorBackendOptions } from './backend.js';
-export { ERRNO, ERRNO_TEXT, errnoCode, errnoName, fail, isErrnoName, ok } from './kernel/errno.js';
+export { ERRNO, fail, ok } from './kernel/errno.js';
 export type { ErrnoName, SyscallResult } from './kernel/errno.js';
 export { Machine, type MachineOptions } from './kernel/kernel.js';
 export { AT, auxvName } from './kernel/auxv.js';

@@ -5,12 +5,11 @@
  * Each isolate runs its own simulated machine (see backend.ts), so without
  * this pool every thread would see mm_cid 0. The pool lives in a
  * SharedArrayBuffer stored with setEnvironmentData() under a key that
- * includes the CPU count; workers started after the first isolate loaded the
- * simulator inherit a clone of it, and clones of a SharedArrayBuffer share
- * the memory. Layout (Int32Array):
- *   [0] unused (a lock once: none is needed), [1] users (live threads holding a reference),
- *   [2] CPU count, [3 .. 3+cpus) slot owner (tid + 1, 0 = free),
- *   [3+cpus .. 3+2*cpus) reserved for a later issue.
+ * includes the CPU count, by the first simulator backend of the process;
+ * workers started after that inherit a clone of it, and clones of a
+ * SharedArrayBuffer share the memory. Layout (Int32Array):
+ *   [0] unused, [1] users (live threads holding a reference),
+ *   [2] CPU count, [3 .. 3+cpus) slot owner (tid + 1, 0 = free).
  * A thread holds slot `cid`; ids are taken lowest-first below
  * min(cpus, users) and converge down lazily when a thread asks for its id
  * while holding one at or above that bound (as the 6.19 kernel converges at
@@ -23,8 +22,8 @@
  * here leaves nothing that another thread waits for (at most its slot).
  *
  * Limits: isolates that do not inherit the environment data (workers
- * created before the first isolate loaded the simulator, or by a worker
- * that never loaded it) get their own pool; a worker killed with
+ * created before the first simulator backend of the process, or by a worker
+ * that never created one) get their own pool; a worker killed with
  * Worker.terminate() does not run its 'exit' handlers and keeps its slot.
  */
 import { environmentBuffer } from './environment-buffer.js';
@@ -53,7 +52,7 @@ export class SharedMmCidPool implements MmCidSource {
 
   /** A pool of `cpus` slots; fresh unless this isolate inherited one. */
   static forCpus(cpus: number): SharedMmCidPool {
-    const sab = environmentBuffer(keyFor(cpus), (HEADER + 2 * cpus) * 4, (b) => {
+    const sab = environmentBuffer(keyFor(cpus), (HEADER + cpus) * 4, (b) => {
       new Int32Array(b)[CPUS] = cpus;
     });
     return new SharedMmCidPool(sab);

@@ -22,24 +22,6 @@ export const ERRNO = {
 
 export type ErrnoName = keyof typeof ERRNO;
 
-const BY_CODE: ReadonlyMap<number, ErrnoName> = new Map(
-  (Object.keys(ERRNO) as ErrnoName[]).map((name) => [ERRNO[name], name] as const),
-);
-
-/** The name of a Linux errno number, or null when the model does not know it. */
-export function errnoName(code: number): ErrnoName | null {
-  return BY_CODE.get(code) ?? null;
-}
-
-/** The number of a Linux errno name. */
-export function errnoCode(name: ErrnoName): number {
-  return ERRNO[name];
-}
-
-export function isErrnoName(name: string): name is ErrnoName {
-  return Object.prototype.hasOwnProperty.call(ERRNO, name);
-}
-
 /**
  * What a simulated syscall returned: `ret` is the return value as user space
  * sees it (-1 on error, as libc's syscall() reports it) and `errno` the error
@@ -57,20 +39,3 @@ export function ok(ret = 0): SyscallResult {
 export function fail(errno: ErrnoName): SyscallResult {
   return { ret: -1, errno };
 }
-
-/** Short descriptions (strerror-like) used in the simulator's own messages. */
-export const ERRNO_TEXT: Readonly<Record<ErrnoName, string>> = {
-  EPERM: 'Operation not permitted',
-  ENOENT: 'No such file or directory',
-  ESRCH: 'No such process',
-  EINTR: 'Interrupted system call',
-  ENXIO: 'No such device or address',
-  EAGAIN: 'Resource temporarily unavailable',
-  ENOMEM: 'Cannot allocate memory',
-  EFAULT: 'Bad address',
-  EBUSY: 'Device or resource busy',
-  EINVAL: 'Invalid argument',
-  ENOSYS: 'Function not implemented',
-  EOPNOTSUPP: 'Operation not supported',
-  ENOTSUPP: 'Operation not supported (kernel-internal ENOTSUPP)',
-};

@@ -32,7 +32,7 @@ import type { SyscallResult } from './errno.js';
 import { readArea, type AreaSnapshot } from './area.js';
 import { auxvEntries } from './auxv.js';
 import { errnoTable } from './errno-table.js';
-import { libcInfo, libcStart, libcSymbols } from './libc.js';
+import { libcInfo, libcStart } from './libc.js';
 import { membarrierMask, sysMembarrier } from './membarrier.js';
 import { SimMemory } from './memory.js';
 import type { LocalMmCid, MmCidSource } from './mmcid.js';
@@ -41,7 +41,7 @@ import { kernelProfileFor, libcProfileFor, MEMBARRIER_CMD, type Arch, type Kerne
 import { sysRseq } from './registration.js';
 import { returnToUser, type ReturnCause, type ReturnToUserResult } from './return-to-user.js';
 import { SliceModel } from './slice.js';
-import { KernelState, type LibcSymbols } from './state.js';
+import { KernelState } from './state.js';
 import type { FatalSignal, LibcThreadStart, SimThread, UserRegs } from './thread.js';
 import { createThread, exitThread, migrate, mmCidOf, nodeOf, preempt, setAffinity } from './threads.js';
 
@@ -249,11 +249,6 @@ export class Machine {
     return libcStart(this.k, this.k.thread(thread));
   }
 
-  /** __rseq_offset, __rseq_size, __rseq_flags as the libc exports them (null where it does not). */
-  libcSymbols(): LibcSymbols {
-    return libcSymbols(this.k);
-  }
-
   libcInfo(): LibcInfo {
     return libcInfo(this.k);
   }
@@ -277,11 +272,6 @@ export class Machine {
   /** The auxiliary vector of a process started on this machine, without the AT_NULL terminator (auxv.ts). */
   auxv(): AuxvEntry[] {
     return auxvEntries(this.profile, this.arch);
-  }
-
-  /** getauxval(): 0 when absent, as glibc answers. */
-  getauxval(type: number): bigint {
-    return this.auxv().find((e) => e.type === type)?.value ?? 0n;
   }
 
   fields(): FieldAvailability {

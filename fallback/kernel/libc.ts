@@ -59,7 +59,7 @@ export function libcStart(k: KernelState, t: ThreadState): LibcThreadStart {
 }
 
 /** __rseq_offset, __rseq_size, __rseq_flags as the libc exports them (null where it does not). */
-export function libcSymbols(k: KernelState): LibcSymbols {
+function libcSymbols(k: KernelState): LibcSymbols {
   return k.symbols ?? { rseqOffset: null, rseqSize: null, rseqFlags: null };
 }
 

@@ -1,9 +1,9 @@
 /**
  * Simulated user memory of one simulated process.
  *
- * A flat 64-bit address space in which a single arena of bytes (backed by a
- * SharedArrayBuffer where the runtime has one, so a later issue can share it
- * between worker isolates) is placed at a user-space base address. Inside
+ * A flat 64-bit address space in which a single arena of bytes (a
+ * SharedArrayBuffer where the runtime has one) is placed at a user-space
+ * base address. Inside
  * the arena, regions are mapped with `map()` (an mmap/malloc-like allocator
  * with alignment) and unmapped with `unmap()`. Only bytes inside a mapped
  * region may be accessed; everything else faults:
@@ -106,11 +106,6 @@ export class SimMemory {
     this.size = size;
     this.view = new DataView(this.buffer);
     this.bytes = new Uint8Array(this.buffer);
-  }
-
-  /** True when `buffer` is a SharedArrayBuffer. */
-  get shared(): boolean {
-    return typeof SharedArrayBuffer === 'function' && this.buffer instanceof SharedArrayBuffer;
   }
 
   /**

@@ -27,7 +27,6 @@ describe('SimMemory', () => {
 
   it('reads and writes u8/u32/u64 little-endian through the shared buffer', () => {
     const mem = new SimMemory();
-    expect(mem.shared).toBe(true);
     const a = mem.map(16, 16);
     mem.writeU64(a, 0x1122334455667788n);
     mem.writeU32(a + 8n, 0xdeadbeef);
