@@ -94,6 +94,7 @@ import { FIELD_OFFSET, OP_ABORTED, OP_MOVED } from '../src/contract/backend.js';
 import { errnoInfo as explainedErrno } from '../src/contract/errors.js';
 import { addonAreaLayout } from '../src/contract/abi.js';
 import { fieldUnavailable } from '../src/contract/fields.js';
+import { checkFenceCpu, checkOpArgs } from '../src/contract/op-args.js';
 import type {
   AuxvEntry,
   DebugCounts,
@@ -166,14 +167,6 @@ function hostMemory(memory: SimMemory, area: bigint, words: BigInt64Array, dst?:
       (dst as Uint8Array)[index] = value;
     },
   };
-}
-
-function needWords(words: unknown): asserts words is BigInt64Array {
-  if (!(words instanceof BigInt64Array)) throw new TypeError('rseq: words must be a BigInt64Array');
-}
-
-function needBytes(what: string, bytes: unknown): asserts bytes is Uint8Array {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`rseq: ${what} must be a Uint8Array`);
 }
 
 /** The simulator backend, with access to its model for tests and crosschecks. */
@@ -529,34 +522,32 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
     },
 
     add(mode, id, words, index, count): OpStatus {
-      needWords(words);
+      checkOpArgs('add', [mode, id, words, index, count]);
       return section('add', { mode, id, index, count }, words).status;
     },
 
     storeIfEqual(mode, id, words, index, expect, newv): OpStatus {
-      needWords(words);
+      checkOpArgs('storeIfEqual', [mode, id, words, index, expect, newv]);
       return section('storeIfEqual', { mode, id, index, expect, newv }, words).status;
     },
 
     doubleCompareStore(mode, id, words, index, expect, index2, expect2, newv): OpStatus {
-      needWords(words);
+      checkOpArgs('doubleCompareStore', [mode, id, words, index, expect, index2, expect2, newv]);
       return section('doubleCompareStore', { mode, id, index, expect, index2, expect2, newv }, words).status;
     },
 
     speculativeStoreCommit(mode, id, words, index, expect, index2, newv2, newv, release): OpStatus {
-      needWords(words);
+      checkOpArgs('speculativeStoreCommit', [mode, id, words, index, expect, index2, newv2, newv, release]);
       return section('speculativeStoreCommit', { mode, id, index, expect, index2, newv2, newv, release }, words).status;
     },
 
     copyCommit(mode, id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release): OpStatus {
-      needWords(words);
-      needBytes('dst', dst);
-      needBytes('src', src);
+      checkOpArgs('copyCommit', [mode, id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release]);
       return section('copyCommit', { mode, id, index, expect, dstOffset, srcOffset, length, newv, release }, words, dst, src).status;
     },
 
     listPop(mode, id, words, head, next, count, empty): number {
-      needWords(words);
+      checkOpArgs('listPop', [mode, id, words, head, next, count, empty]);
       return section('listPop', { mode, id, head, next, count, empty }, words).value;
     },
 
@@ -592,8 +583,7 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
     },
 
     fence(cpu: number): SyscallFailure | null {
-      if (typeof cpu !== 'number') throw new TypeError(`rseq: cpu must be a number, not ${typeof cpu}`);
-      if (!Number.isInteger(cpu)) throw new RangeError(`rseq: cpu ${cpu} is not an integer`);
+      checkFenceCpu(cpu);
       const t = ensureThread();
       if (!membarrierRegistered) {
         const r = machine.membarrier(t, MEMBARRIER_CMD.REGISTER_PRIVATE_EXPEDITED_RSEQ);

@@ -5,7 +5,9 @@
 // returns false with a TypeError (code ERR_INVALID_ARG_TYPE: a wrong type, a
 // detached buffer) or a RangeError (code ERR_OUT_OF_RANGE: a number out of
 // range) thrown, naming the operation, the argument and the range. The
-// messages are ARG_MESSAGE of src/contract/abi.ts (native/abi_table.h).
+// messages are ARG_MESSAGE of src/contract/abi.ts (native/abi_table.h), the
+// ones the simulator gives for the same argument (src/contract/op-args.ts;
+// test/native/op-args.test.ts compares them).
 // On the success path no string is built and no JavaScript value is made.
 #ifndef RSEQ_NATIVE_OP_ARGS_H
 #define RSEQ_NATIVE_OP_ARGS_H

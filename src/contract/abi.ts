@@ -263,8 +263,9 @@ export const ERRNO_CASES = [
 ] as const;
 
 /**
- * The messages of the per-CPU operations' argument checks: native/op_args.cc
- * formats them for the addon. `{op}` is the
+ * The messages of the per-CPU operations' argument checks, the same on both
+ * backends: src/contract/op-args.ts formats them for the simulator (and for
+ * the native backend's mode), native/op_args.cc for the addon. `{op}` is the
  * operation (PerCpuOps' method name: add, storeIfEqual, ...), `{arg}` the
  * argument, `{type}` what was passed instead (typeof, 'null', or 'a
  * Float64Array' for a typed array of another kind), `{value}` the number as

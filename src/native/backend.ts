@@ -5,13 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ID_MODE, MEMBARRIER_CMD, RSEQ_AREA } from '../contract/abi.js';
+import { MEMBARRIER_CMD, RSEQ_AREA } from '../contract/abi.js';
 import { REGION_KIND_CODE } from '../contract/backend.js';
 import type { SliceCallResult, SliceCalls } from '../contract/backend.js';
 import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from '../contract/backend.js';
 import { errnoInfo } from '../contract/errors.js';
 import { ffiRegion, ffiRequested, loadFfi, warnFfiUnavailable, type FfiCalls } from './ffi.js';
 import { fieldsFromFeatureSize } from '../contract/fields.js';
+import { checkIndexMode } from '../contract/op-args.js';
 import type { NativeBinding, NativeKernel, NativeRegistration, NativeSelftestCheck } from './binding.js';
 import type {
   AuxvEntry,
@@ -108,8 +109,6 @@ function loadAddon(root: string): AddonLoad {
   }
   return { ok: false, reason: `no native addon could be used: ${tried.join('; ')}` };
 }
-
-const MODE: Readonly<Record<IndexMode, number>> = ID_MODE;
 
 /** Runs a binding call that throws an Error with `.code` (errno name) and `.errno` on a failed system call. */
 function syscallFailure(call: () => void): SyscallFailure | null {
@@ -249,15 +248,16 @@ class NativeBackend implements Backend {
     return this.#binding.debugCounts();
   }
 
-  // Per-CPU critical sections: straight through to the addon (mode 0 = cpu_id, 1 = mm_cid).
+  // Per-CPU critical sections: straight through to the addon, which checks every argument with the
+  // messages of src/contract/op-args.ts; the mode is the addon's number for it (ID_MODE), checked here.
   add(mode: IndexMode, id: number, words: BigInt64Array, index: number, count: number): OpStatus {
-    return this.#binding.opAdd(MODE[mode], id, words, index, count) as OpStatus;
+    return this.#binding.opAdd(checkIndexMode('add', mode), id, words, index, count) as OpStatus;
   }
   storeIfEqual(mode: IndexMode, id: number, words: BigInt64Array, index: number, expect: number, newv: number): OpStatus {
-    return this.#binding.opStoreIfEqual(MODE[mode], id, words, index, expect, newv) as OpStatus;
+    return this.#binding.opStoreIfEqual(checkIndexMode('storeIfEqual', mode), id, words, index, expect, newv) as OpStatus;
   }
   doubleCompareStore(mode: IndexMode, id: number, words: BigInt64Array, index: number, expect: number, index2: number, expect2: number, newv: number): OpStatus {
-    return this.#binding.opDoubleCompareStore(MODE[mode], id, words, index, expect, index2, expect2, newv) as OpStatus;
+    return this.#binding.opDoubleCompareStore(checkIndexMode('doubleCompareStore', mode), id, words, index, expect, index2, expect2, newv) as OpStatus;
   }
   speculativeStoreCommit(
     mode: IndexMode,
@@ -270,7 +270,7 @@ class NativeBackend implements Backend {
     newv: number,
     release: boolean,
   ): OpStatus {
-    return this.#binding.opSpeculativeStoreCommit(MODE[mode], id, words, index, expect, index2, newv2, newv, release) as OpStatus;
+    return this.#binding.opSpeculativeStoreCommit(checkIndexMode('speculativeStoreCommit', mode), id, words, index, expect, index2, newv2, newv, release) as OpStatus;
   }
   copyCommit(
     mode: IndexMode,
@@ -286,13 +286,13 @@ class NativeBackend implements Backend {
     newv: number,
     release: boolean,
   ): OpStatus {
-    return this.#binding.opCopyCommit(MODE[mode], id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release) as OpStatus;
+    return this.#binding.opCopyCommit(checkIndexMode('copyCommit', mode), id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release) as OpStatus;
   }
   listPop(mode: IndexMode, id: number, words: BigInt64Array, head: number, next: number, count: number, empty: number): number {
-    return this.#binding.opListPop(MODE[mode], id, words, head, next, count, empty);
+    return this.#binding.opListPop(checkIndexMode('listPop', mode), id, words, head, next, count, empty);
   }
   currentId(mode: IndexMode): number {
-    return this.#binding.currentId(MODE[mode]);
+    return this.#binding.currentId(checkIndexMode('currentId', mode));
   }
   fence(cpu: number): SyscallFailure | null {
     return syscallFailure(() => this.#binding.fence(cpu));
