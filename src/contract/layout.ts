@@ -6,7 +6,8 @@
  *
  * 64-bit words: an 8-word header, then one slot per possible id, each a whole
  * number of 64-byte lines so that two CPUs never share a line, then the
- * structure's tail, then (simulator only) the section locks of the slots.
+ * structure's tail, then the section locks of the slots (used where sections run
+ * under locks: the simulator, and the slot-locked path on a kernel known broken).
  *
  *   word 0  magic (REGION_MAGIC_BASE + kind code)   word 4  words per slot (stride)
  *   word 1  layout version                          word 5..7  the structure's parameters
@@ -61,7 +62,7 @@ export function lines(words: number): number {
   return Math.ceil(words / LINE_WORDS) * LINE_WORDS;
 }
 
-/** Int32 words the simulator's section locks of `slots` slots take (fallback/shared-sections.ts). */
+/** Int32 words the section locks of `slots` slots take (src/contract/section-locks.ts). */
 export function lockInt32s(slots: number): number {
   return 4 + 7 * slots;
 }

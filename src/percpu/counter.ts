@@ -39,6 +39,7 @@
  * checked: an add that would pass ±2^63 is a RangeError, never a wrap.
  */
 import { REGION_BAD_ID, REGION_OVERFLOW, REGION_RETRY, type IndexMode } from '../contract/backend.js';
+import { REGION_LAYOUT } from '../contract/abi.js';
 import { backend } from '../thread.js';
 import { PerCpuBase, adopt, adopted, checkMode, slotCount } from './core.js';
 import { LINE_WORDS, MAX_LANES, makeLayout } from '../contract/layout.js';
@@ -60,7 +61,7 @@ const LANE_MAX = 2 ** 53 - 1;
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 /** A per-CPU word past this (in magnitude) sends adds to the checked path (slots <= 2^16: below 2^61 in all). */
-const WORD_GUARD = 2n ** 44n;
+const WORD_GUARD = BigInt(REGION_LAYOUT.wordGuard);
 const NEG_WORD_GUARD = -WORD_GUARD;
 /** A value this close to either end of the range raises the edge flag. */
 const EDGE = 2n ** 62n;
