@@ -1,4 +1,5 @@
 import type { BoundRegion } from '../contract/backend.js';
+import type { SelftestCheck } from '../contract/types.js';
 /**
  * The exact shape of what `build/Release/rseq.node` exports (native/addon.cc).
  * Errno values are Linux errno numbers with their names; sentences for users
@@ -155,21 +156,8 @@ export interface NativeBinding {
   selftestVerdict(): number;
 }
 
-/** One check of native/selftest.h (src/contract/types.ts SelftestCheck, with '' for no reason). */
-export interface NativeSelftestCheck {
-  status: 'ok' | 'broken' | 'skipped' | 'inconclusive';
-  reason: string;
-  attempts: number;
-  commits: number;
-  aborts: number;
-  moved: number;
-  expected: number;
-  sum: number;
-  events: number;
-  attributed: number;
-  cpus: number[];
-  ms: number;
-}
+/** One check of native/selftest.h: src/contract/types.ts SelftestCheck, with '' for no reason. */
+export type NativeSelftestCheck = Omit<SelftestCheck, 'reason'> & { reason: string };
 
 // ---------------------------------------------------------------------------
 // Benchmarks only (bench/native/bench.cc, used by bench/run.cjs; not part of
