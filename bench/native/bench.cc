@@ -297,14 +297,39 @@ napi_value BenchLoop(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// benchCall(): the floor of a crossing, an N-API call that does nothing and
+// returns undefined.
+napi_value BenchCall(napi_env, napi_callback_info) { return nullptr; }
+
+// benchCallData(): the same, reading the function's data pointer as every
+// bound-region operation does (napi_get_cb_info with no arguments).
+napi_value BenchCallData(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data);
+  return nullptr;
+}
+
+int bench_data_anchor = 0;
+
 }  // namespace
 
 bool bench_register(napi_env env, napi_value exports) {
-  napi_value fn = nullptr;
-  if (napi_create_function(env, "benchLoop", NAPI_AUTO_LENGTH, BenchLoop, nullptr, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "benchLoop", fn) != napi_ok) {
-    napi_throw_error(env, nullptr, "rseq: cannot create benchLoop");
-    return false;
+  struct Fn {
+    const char* name;
+    napi_callback cb;
+    void* data;
+  };
+  const Fn fns[] = {{"benchLoop", BenchLoop, nullptr},
+                    {"benchCall", BenchCall, nullptr},
+                    {"benchCallData", BenchCallData, &bench_data_anchor}};
+  for (const Fn& f : fns) {
+    napi_value fn = nullptr;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, f.data, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, f.name, fn) != napi_ok) {
+      napi_throw_error(env, nullptr, "rseq: cannot create the bench functions");
+      return false;
+    }
   }
   return true;
 }

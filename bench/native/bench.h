@@ -65,8 +65,9 @@ BenchResult bench_loop(BenchKind kind, uint64_t iterations, int64_t* words, size
 #include <node_api.h>
 
 namespace rseq_native {
-// Adds benchLoop(kind, iterations, words?) to the addon's exports (see
-// src/native-binding.ts). Returns false with a JavaScript exception pending.
+// Adds benchLoop(kind, iterations, words?), benchCall() and benchCallData()
+// to the addon's exports (see src/native/binding.ts). Returns false with a
+// JavaScript exception pending.
 bool bench_register(napi_env env, napi_value exports);
 }  // namespace rseq_native
 #endif

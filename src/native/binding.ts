@@ -184,4 +184,8 @@ export interface NativeBenchBinding {
    * TypeError/RangeError for a bad argument, an Error when the loop cannot run.
    */
   benchLoop(kind: NativeBenchKind, iterations: number, words?: BigInt64Array): number;
+  /** Does nothing: the floor of one N-API call. */
+  benchCall(): undefined;
+  /** Reads its data pointer and does nothing: the floor of a bound-region operation's call. */
+  benchCallData(): undefined;
 }

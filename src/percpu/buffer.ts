@@ -35,10 +35,26 @@ function newLayout(options: PerCpuBufferOptions): Layout {
 /** V8 keeps a typed array of up to 64 bytes on its heap (V8_TYPED_ARRAY_MAX_SIZE_IN_HEAP). */
 const SMALL_RECORD = 64;
 
+/** True where an Int32 keeps its lowest byte first (x64 and arm64 do). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * The region's own record as Int32 words, so that a small record is copied
+ * through it four bytes at a time (less than half the time of a byte loop
+ * here); null where that cannot keep the bytes in order (a big-endian host),
+ * the size is not a whole number of words, or the record is not word-aligned.
+ */
+function wordsOf(record: Uint8Array, size: number): Int32Array | null {
+  if (!LITTLE_ENDIAN || size > SMALL_RECORD || size % 4 !== 0 || record.length !== size || record.byteOffset % 4 !== 0) return null;
+  return new Int32Array(record.buffer, record.byteOffset, size / 4);
+}
+
 export class PerCpuBuffer extends PerCpuBase {
   readonly recordSize: number;
   readonly capacity: number;
   readonly #bytes: Uint8Array;
+  /** wordsOf(the region's record), or null. */
+  private readonly recordWords: Int32Array | null;
 
   constructor(options: PerCpuBufferOptions) {
     const source = adopted();
@@ -46,6 +62,7 @@ export class PerCpuBuffer extends PerCpuBase {
     this.recordSize = this.layout.params[0];
     this.capacity = this.layout.params[1];
     this.#bytes = new Uint8Array(this.buffer);
+    this.recordWords = wordsOf(this.region.record, this.recordSize);
   }
 
   /** This thread's handle on a buffer made elsewhere (pass `buffer.buffer` to a worker). */
@@ -75,8 +92,14 @@ export class PerCpuBuffer extends PerCpuBase {
     // it into the region's own record instead. A larger one is read in place.
     const small = size <= SMALL_RECORD;
     if (small) {
-      const dst = r.record;
-      for (let i = 0; i < size; i++) dst[i] = record[i]!;
+      const w = this.recordWords;
+      if (w !== null) {
+        const m = w.length;
+        for (let j = 0, k = 0; j < m; j++, k += 4) w[j] = record[k]! | (record[k + 1]! << 8) | (record[k + 2]! << 16) | (record[k + 3]! << 24);
+      } else {
+        const dst = r.record;
+        for (let i = 0; i < size; i++) dst[i] = record[i]!;
+      }
     }
     let s = small ? r.push() : r.push(record);
     if (s === undefined) return;
@@ -117,8 +140,20 @@ export class PerCpuBuffer extends PerCpuBase {
     }
     if (direct !== null) return direct;
     const out = into ?? new Uint8Array(size);
-    const src = r.record;
-    for (let i = 0; i < size; i++) out[i] = src[i]!;
+    const w = this.recordWords;
+    if (w !== null) {
+      const m = w.length;
+      for (let j = 0, k = 0; j < m; j++, k += 4) {
+        const v = w[j]!;
+        out[k] = v;
+        out[k + 1] = v >> 8;
+        out[k + 2] = v >> 16;
+        out[k + 3] = v >> 24;
+      }
+    } else {
+      const src = r.record;
+      for (let i = 0; i < size; i++) out[i] = src[i]!;
+    }
     return out;
   }
 

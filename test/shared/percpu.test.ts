@@ -141,6 +141,35 @@ describe.skipIf(skipShared)(`per-CPU structures on the ${project} backend`, () =
       expect(b.size()).toBe(0);
     });
 
+    it('records of every size up to past the small-record bound come back byte for byte, every byte value, through pop, pop(into) and drain', () => {
+      rseq.setAffinity([allowed[0]!]);
+      for (const size of [1, 3, 4, 5, 8, 12, 15, 16, 60, 63, 64, 65, 68, 200]) {
+        const b = new PerCpuBuffer({ recordSize: size, capacity: 8 });
+        // Byte values 0..255 in turn, so that bytes >= 0x80 (a negative Int32 when they are the top byte) come through.
+        const r = (n: number): Uint8Array => Uint8Array.from({ length: size }, (_, i) => (n * 61 + i * 37 + 0x80) & 0xff);
+        for (let n = 0; n < 6; n++) b.push(r(n));
+        expect(b.pop(), `size ${size}`).toEqual(r(5));
+        const into = new Uint8Array(size).fill(0xee);
+        expect(b.pop(into), `size ${size}`).toBe(into);
+        expect(into, `size ${size}`).toEqual(r(4));
+        // Records on their own ArrayBuffer at an odd offset, pushed and popped.
+        const odd = new Uint8Array(new ArrayBuffer(size + 3), 3, size);
+        odd.set(r(9));
+        b.push(odd);
+        const intoOdd = new Uint8Array(new ArrayBuffer(size + 1), 1, size);
+        expect(b.pop(intoOdd), `size ${size}`).toEqual(r(9));
+        expect(b.drain(), `size ${size}`).toEqual([r(0), r(1), r(2), r(3)]);
+      }
+      // Every byte value in every position of a 16-byte record.
+      const b = new PerCpuBuffer({ recordSize: 16, capacity: 4 });
+      for (let v = 0; v < 256; v++) {
+        const one = new Uint8Array(16).fill(v);
+        one[v & 15] = 255 - v;
+        b.push(one);
+        expect(b.pop()).toEqual(one);
+      }
+    });
+
     it('a full stack refuses the record and loses nothing', () => {
       rseq.setAffinity([allowed[0]!]);
       const b = new PerCpuBuffer({ recordSize: 12, capacity: 3 });

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+'use strict';
+// What one crossing into the addon costs on one thread, beside what it buys
+// (alternating rounds, medians). Analysis for the bench README: the floor
+// under the structures' one-thread targets and path 'rseq'; nothing here is
+// used by the package.
+//
+//   node bench/analysis/crossing.cjs [--rounds N] [--ms N] [--wait-quiet]
+//
+//   benchCall()              an N-API call that does nothing (development addon)
+//   benchCallData()          the same, reading its data pointer, as every
+//                            bound-region operation does
+//   region.add()             the counter's bound region, one add section, args[0] set by JS
+//   counter.add(1)           PerCpuCounter.add, path 'rseq' (the region call and its checks)
+//   region push + pop        the buffer's bound region, a 16-byte record each way, no JS copy
+//   region take + give       the pool's bound region
+//   Atomics.add Int32        fixed index (path 'rseq''s target's reference)
+const { runAlternating } = require('../lib/micro.cjs');
+const { fmt, table } = require('../lib/stats.cjs');
+const { analysisSetup } = require('../lib/analysis.cjs');
+
+const { pkg, addonPath, rounds, ms } = analysisSetup('crossing', { rounds: 9, ms: 40 });
+const { PerCpuCounter, PerCpuBuffer, PerCpuPool } = pkg;
+const addon = require(addonPath);
+
+const counter = new PerCpuCounter({ path: 'rseq' });
+const buffer = new PerCpuBuffer({ recordSize: 16, capacity: 64 });
+const pool = new PerCpuPool({ size: 64 });
+// Each structure binds its region on first use.
+counter.add(1);
+buffer.push(new Uint8Array(16));
+buffer.pop();
+pool.give(pool.take());
+
+const ctx = {
+  call: addon.benchCall,
+  callData: addon.benchCallData,
+  counter,
+  counterRegion: counter.region,
+  bufferRegion: buffer.region,
+  poolRegion: pool.region,
+  i32: new Int32Array(new SharedArrayBuffer(64)),
+  sink: 0,
+};
+
+const list = [
+  { id: 'call', label: 'benchCall()', setup: 'const f = ctx.call;', body: 'f();' },
+  { id: 'call-data', label: 'benchCallData()', setup: 'const f = ctx.callData;', body: 'f();' },
+  { id: 'region-add', label: 'region.add()', setup: 'const r = ctx.counterRegion; const a = r.args; a[0] = 1;', body: 'if (r.add() !== undefined) sink++;' },
+  { id: 'counter-add', label: "counter.add(1), path 'rseq'", setup: 'const c = ctx.counter;', body: 'c.add(1);' },
+  { id: 'push-pop', label: 'region push + pop', setup: 'const r = ctx.bufferRegion;', body: 'if (r.push() === undefined && r.pop() === undefined) sink++;' },
+  { id: 'take-give', label: 'region take + give', setup: 'const r = ctx.poolRegion; const a = r.args;', body: 'const k = r.take(); if (k >= 0) { a[0] = k; if (r.give() === undefined) sink++; }' },
+  { id: 'i32', label: 'Atomics.add Int32 (fixed index)', setup: 'const a = ctx.i32;', body: 'Atomics.add(a, 0, 1);' },
+];
+
+const res = runAlternating(list, ctx, { rounds, targetMs: ms });
+const base = res.call.nsPerOp.median;
+const i32 = res.i32.nsPerOp.median;
+console.log(
+  table(
+    ['contender', 'ns median', 'min', 'max', 'x benchCall()', 'x Atomics.add Int32'],
+    list.map((c) => {
+      const s = res[c.id].nsPerOp;
+      return [c.label, fmt(s.median), fmt(s.min), fmt(s.max), fmt(s.median / base), fmt(s.median / i32)];
+    }),
+  ),
+);
+if (counter.value() < 1n) throw new Error('crossing: the counter lost its adds');
