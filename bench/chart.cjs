@@ -130,7 +130,7 @@ function writeChart(results, file) {
 }
 
 function newestFullRun(dir) {
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.json$/.test(f) && !/-quick\.json$/.test(f)).sort() : [];
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^\d{4}-\d\d-\d\dT[\d-]+Z\.json$/.test(f)).sort() : [];
   if (!files.length) throw new Error(`chart: no full-run results in ${dir}; run \`npm run bench\` first`);
   return path.join(dir, files[files.length - 1]);
 }
