@@ -1,5 +1,6 @@
 /**
- * The argument checks of the per-CPU operations (PerCpuOps in backend.ts),
+ * The argument checks of the per-CPU operations (Backend.section in
+ * backend.ts, their named arguments in sections.ts),
  * with the messages of ARG_MESSAGE (abi.ts): the simulator checks with these
  * functions, the addon with native/op_args.cc, which formats the same
  * messages from native/abi_table.h. Both check the arguments in order, the
@@ -9,10 +10,9 @@
  * test/native/op-args.test.ts hands both backends the same bad arguments.
  */
 import { ARG_BOUND, ARG_MESSAGE, ERROR_CODE, ID_MODE } from './abi.js';
-import type { IndexMode } from './backend.js';
+import type { IndexMode, OpName, SectionArgs, SectionFields } from './sections.js';
 
-/** The operations, by their PerCpuOps names. */
-export type OpName = 'add' | 'storeIfEqual' | 'doubleCompareStore' | 'speculativeStoreCommit' | 'copyCommit' | 'listPop';
+export type { OpName } from './sections.js';
 
 /** What one argument is (native/sections_binding.cc has the same kinds). */
 type ArgKind =
@@ -38,7 +38,10 @@ const id: ArgSpec = { kind: 'id', name: 'id' };
 const words: ArgSpec = { kind: 'words', name: 'words' };
 const arg = (kind: ArgKind, name: string): ArgSpec => ({ kind, name });
 
-/** Each operation's arguments, in the order its PerCpuOps method (and the addon's op* function) takes them. */
+/**
+ * Each operation's arguments by name (sections.ts), in the order they are
+ * checked: the order the addon's op* function takes them.
+ */
 export const OP_ARGS: Readonly<Record<OpName, readonly ArgSpec[]>> = {
   add: [mode, id, words, arg('index', 'index'), arg('value', 'count')],
   storeIfEqual: [mode, id, words, arg('index', 'index'), arg('value', 'expect'), arg('value', 'newv')],
@@ -204,4 +207,16 @@ export function checkOpArgs(op: OpName, args: readonly unknown[], lengths?: Oper
         break;
     }
   }
+}
+
+/**
+ * Checks `args`, the named arguments of `op` (SectionArgs, or SectionFields
+ * with `lengths`), in the order of OP_ARGS, with the messages of checkOpArgs.
+ */
+export function checkSectionArgs<N extends OpName>(op: N, args: SectionArgs[N] | SectionFields[N], lengths?: OperandLengths): void {
+  const spec = Object.hasOwn(OP_ARGS, op) ? OP_ARGS[op] : undefined;
+  if (spec === undefined) throw typeError(`rseq: no critical section named ${String(op)}`);
+  if (typeof args !== 'object' || args === null) throw typeError(`rseq: ${op}: the arguments must be an object, not ${describe(args, false)}`);
+  const named = args as unknown as Readonly<Record<string, unknown>>;
+  checkOpArgs(op, spec.map((a) => named[a.name]), lengths);
 }
