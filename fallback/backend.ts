@@ -30,7 +30,7 @@
  *   model, with its return to user space. A fatal signal of the model (any
  *   call, setAffinity included) is thrown as FatalSignalError.
  *
- * Per-CPU critical sections (PerCpuOps) on the host: each operation is the
+ * Per-CPU critical sections (PerCpuOps.section) on the host: each operation is the
  * step program of fallback/kernel/sections.ts (the same definition the
  * kernel model runs), executed on this thread's simulated thread against
  * an adapter that reads and writes the REAL typed arrays given (words with
@@ -94,7 +94,8 @@ import { FIELD_OFFSET, OP_ABORTED, OP_MOVED } from '../src/contract/backend.js';
 import { errnoInfo as explainedErrno } from '../src/contract/errors.js';
 import { addonAreaLayout } from '../src/contract/abi.js';
 import { fieldUnavailable } from '../src/contract/fields.js';
-import { checkFenceCpu, checkOpArgs } from '../src/contract/op-args.js';
+import { checkFenceCpu, checkSectionArgs } from '../src/contract/op-args.js';
+import type { CopyOperands, OpName, SectionArgs, WordsOperand } from '../src/contract/sections.js';
 import type {
   AuxvEntry,
   DebugCounts,
@@ -110,7 +111,7 @@ import { ERRNO, type ErrnoName } from './kernel/errno.js';
 import { Machine } from './kernel/kernel.js';
 import type { SimMemory } from './kernel/memory.js';
 import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, RSEQ_FIELD, RSEQ_FLAG_UNREGISTER, RSEQ_SIG, type Arch } from './kernel/profiles.js';
-import { checkMode, checkSectionArgs, type SectionArgs, type SectionName } from './kernel/section-args.js';
+import { checkMode, type SectionFields, type SectionName } from './kernel/section-args.js';
 import { execute, interrupt, type SectionResult } from './kernel/section-exec.js';
 import { installSections } from './kernel/section-layout.js';
 import type { SectionMemory } from './kernel/section-memory.js';
@@ -265,9 +266,9 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
    * One attempt of a section on this thread, under the lock of its id, with
    * the host abort policy (see the module comment).
    */
-  function section<N extends SectionName>(
+  function attempt<N extends SectionName>(
     name: N,
-    args: SectionArgs[N],
+    args: SectionFields[N],
     words: BigInt64Array,
     dst?: Uint8Array,
     src?: Uint8Array,
@@ -521,34 +522,11 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       return registration();
     },
 
-    add(mode, id, words, index, count): OpStatus {
-      checkOpArgs('add', [mode, id, words, index, count]);
-      return section('add', { mode, id, index, count }, words).status;
-    },
-
-    storeIfEqual(mode, id, words, index, expect, newv): OpStatus {
-      checkOpArgs('storeIfEqual', [mode, id, words, index, expect, newv]);
-      return section('storeIfEqual', { mode, id, index, expect, newv }, words).status;
-    },
-
-    doubleCompareStore(mode, id, words, index, expect, index2, expect2, newv): OpStatus {
-      checkOpArgs('doubleCompareStore', [mode, id, words, index, expect, index2, expect2, newv]);
-      return section('doubleCompareStore', { mode, id, index, expect, index2, expect2, newv }, words).status;
-    },
-
-    speculativeStoreCommit(mode, id, words, index, expect, index2, newv2, newv, release): OpStatus {
-      checkOpArgs('speculativeStoreCommit', [mode, id, words, index, expect, index2, newv2, newv, release]);
-      return section('speculativeStoreCommit', { mode, id, index, expect, index2, newv2, newv, release }, words).status;
-    },
-
-    copyCommit(mode, id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release): OpStatus {
-      checkOpArgs('copyCommit', [mode, id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release]);
-      return section('copyCommit', { mode, id, index, expect, dstOffset, srcOffset, length, newv, release }, words, dst, src).status;
-    },
-
-    listPop(mode, id, words, head, next, count, empty): number {
-      checkOpArgs('listPop', [mode, id, words, head, next, count, empty]);
-      return section('listPop', { mode, id, head, next, count, empty }, words).value;
+    section<N extends OpName>(op: N, args: SectionArgs[N]): number {
+      checkSectionArgs(op, args);
+      const { words, dst, src } = args as Partial<CopyOperands> & WordsOperand;
+      const result = attempt(op, args, words, dst, src);
+      return op === 'listPop' ? result.value : result.status;
     },
 
     bindRegion(words: BigInt64Array, kind: RegionKind): BoundRegion {
@@ -559,12 +537,12 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       const locks = SharedSectionLocks.within(words.buffer as SharedArrayBuffer, layout.locks * 8, layout.slots);
       const region = sectionRegion(words, layout, {
         currentId: () => backend.currentId(mode),
-        storeIfEqual: (id, index, expect, newv) => section('storeIfEqual', { mode, id, index, expect, newv }, words, undefined, undefined, locks).status,
+        storeIfEqual: (id, index, expect, newv) => attempt('storeIfEqual', { mode, id, index, expect, newv }, words, undefined, undefined, locks).status,
         speculativeStoreCommit: (id, index, expect, index2, newv2, newv) =>
-          section('speculativeStoreCommit', { mode, id, index, expect, index2, newv2, newv, release: true }, words, undefined, undefined, locks).status,
+          attempt('speculativeStoreCommit', { mode, id, index, expect, index2, newv2, newv, release: true }, words, undefined, undefined, locks).status,
         copyCommit: (id, index, expect, dst, dstOffset, src, srcOffset, length, newv, release) =>
-          section('copyCommit', { mode, id, index, expect, dstOffset, srcOffset, length, newv, release }, words, dst, src, locks).status,
-        listPop: (id, head, next, count, empty) => section('listPop', { mode, id, head, next, count, empty }, words, undefined, undefined, locks).value,
+          attempt('copyCommit', { mode, id, index, expect, dstOffset, srcOffset, length, newv, release }, words, dst, src, locks).status,
+        listPop: (id, head, next, count, empty) => attempt('listPop', { mode, id, head, next, count, empty }, words, undefined, undefined, locks).value,
       });
       return {
         ...region,

@@ -50,7 +50,7 @@ export type {
   OperandLengths,
   Program,
   RunOptions,
-  SectionArgs,
+  SectionFields,
   SectionMemory,
   SectionName,
   SectionResult,

@@ -3,7 +3,7 @@
  * src/contract/section-locks.ts for a machine of N CPUs, in one
  * SharedArrayBuffer shared by every isolate of the process through
  * worker_threads environment data (as shared-mmcid.ts shares the mm_cid
- * pool). They serialise the sections the backend's raw PerCpuOps run on
+ * pool). They serialise the sections the backend's raw section() runs on
  * caller arrays (a structure's own sections use the locks in its buffer).
  *
  * Created by the first simulator backend of the isolate; workers started

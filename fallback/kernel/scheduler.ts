@@ -38,7 +38,7 @@ import { Machine, type MachineOptions } from './kernel.js';
 import { prng } from './prng.js';
 import type { ReturnCause } from './return-to-user.js';
 import { MEMBARRIER_CMD, MEMBARRIER_CMD_FLAG_CPU, RSEQ_FIELD, RSEQ_SIG } from './profiles.js';
-import { checkSectionArgs, type SectionArgs, type SectionName } from './section-args.js';
+import { checkSectionArgs, type SectionFields, type SectionName } from './section-args.js';
 import { execute, type Boundary, type ExecuteHooks } from './section-exec.js';
 import { installSections } from './section-layout.js';
 import { simulatedMemory, type SimArray } from './section-memory.js';
@@ -350,7 +350,7 @@ export class Simulation {
     const needMode = (mode: IndexMode): void => {
       if (mode === 'mmcid' && !m.fields().mmCid) throw fieldUnavailable('mmCid', m.profile.featureSize);
     };
-    function* op<N extends SectionName>(name: N, args: SectionArgs[N], operands: { words: SimArray; src?: SimArray; dst?: SimArray }, hooks?: ExecuteHooks) {
+    function* op<N extends SectionName>(name: N, args: SectionFields[N], operands: { words: SimArray; src?: SimArray; dst?: SimArray }, hooks?: ExecuteHooks) {
       checkSectionArgs(name, args, { words: operands.words.length, dst: operands.dst?.length, src: operands.src?.length });
       needMode(args.mode);
       const mem = simulatedMemory(m.memory, area(), operands);

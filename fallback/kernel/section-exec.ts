@@ -13,7 +13,7 @@ import { OP_COMMITTED, type OpStatus } from '../../src/contract/backend.js';
 import type { Machine } from './kernel.js';
 import { MemoryFault } from './memory.js';
 import type { ReturnCause } from './return-to-user.js';
-import type { SectionArgs, SectionName } from './section-args.js';
+import type { SectionFields, SectionName } from './section-args.js';
 import { installSections, type InstalledProgram } from './section-layout.js';
 import type { SectionMemory } from './section-memory.js';
 import type { Cpu, Label, Step, StepKind } from './section-programs.js';
@@ -64,15 +64,15 @@ export function* execute<N extends SectionName>(
   machine: Machine,
   thread: SimThread,
   name: N,
-  args: SectionArgs[N],
+  args: SectionFields[N],
   mem: SectionMemory,
   hooks: ExecuteHooks = {},
 ): Generator<Boundary, SectionResult, void> {
   const code = installSections(machine);
-  const inst = code.programs[name] as InstalledProgram<SectionArgs[N]>;
+  const inst = code.programs[name] as InstalledProgram<SectionFields[N]>;
   const program = inst.program;
   const regs: UserRegs = machine.userRegs(thread);
-  const c: Cpu<SectionArgs[N]> = { args, mem, descriptor: inst.descriptor, r: [0n, 0n, 0n, 0n], byte: 0, i: 0 };
+  const c: Cpu<SectionFields[N]> = { args, mem, descriptor: inst.descriptor, r: [0n, 0n, 0n, 0n], byte: 0, i: 0 };
   let committed = false;
   let steps = 0;
   regs.ip = inst.entryIp;
@@ -82,7 +82,7 @@ export function* execute<N extends SectionName>(
       const fatal = machine.userFault(thread, `execution at 0x${regs.ip.toString(16)}, which is not an instruction of ${name}`);
       throw new FatalSignalError(fatal);
     }
-    const step = program.steps[k] as Step<SectionArgs[N]>;
+    const step = program.steps[k] as Step<SectionFields[N]>;
     steps++;
     if (step.status !== undefined) {
       regs.ip = code.callerIp;
@@ -139,7 +139,7 @@ export function runSection<N extends SectionName>(
   machine: Machine,
   thread: SimThread,
   name: N,
-  args: SectionArgs[N],
+  args: SectionFields[N],
   mem: SectionMemory,
   options: RunOptions = {},
 ): SectionResult {

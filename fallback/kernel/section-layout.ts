@@ -10,7 +10,7 @@
  */
 import type { Machine } from './kernel.js';
 import { RSEQ_SIG, type Arch } from './profiles.js';
-import { SECTION_NAMES, type SectionArgs, type SectionName } from './section-args.js';
+import { SECTION_NAMES, type SectionFields, type SectionName } from './section-args.js';
 import { PROGRAMS, type Label, type Program } from './section-programs.js';
 
 /** Bytes of one simulated instruction. */
@@ -44,7 +44,7 @@ export interface InstalledCode {
   readonly textBytes: number;
   /** Where user code outside the sections runs (the IP between sections). */
   readonly callerIp: bigint;
-  readonly programs: { readonly [N in SectionName]: InstalledProgram<SectionArgs[N]> };
+  readonly programs: { readonly [N in SectionName]: InstalledProgram<SectionFields[N]> };
 }
 
 /** The bytes placed right before every abort handler: the signature instruction. */

@@ -1,5 +1,5 @@
 /**
- * Each operation of the PerCpuOps contract (src/contract/backend.ts) written
+ * Each section of the PerCpuOps contract (src/contract/backend.ts) written
  * once, as the sequence of steps its assembly performs (librseq's per-CPU
  * sections, as the native addon implements them):
  *
@@ -27,7 +27,7 @@ import {
   type OpStatus,
 } from '../../src/contract/backend.js';
 import { RSEQ_FIELD } from './profiles.js';
-import type { AddArgs, CommonArgs, CopyCommitArgs, DoubleCompareStoreArgs, ListPopArgs, SectionArgs, SectionName, SpeculativeStoreCommitArgs, StoreIfEqualArgs } from './section-args.js';
+import type { AddFields, CommonArgs, CopyCommitFields, DoubleCompareStoreFields, ListPopFields, SectionFields, SectionName, SpeculativeStoreCommitFields, StoreIfEqualFields } from './section-args.js';
 import type { SectionMemory } from './section-memory.js';
 
 export type Label = 'start' | 'commit' | 'post_commit' | 'abort' | 'moved' | 'cmpfail' | 'badindex' | 'copy_loop';
@@ -150,11 +150,11 @@ function commitStore<A>(what: string, index: (a: A) => number, value: (c: Cpu<A>
 
 const status = <A>(s: OpStatus, _c: Cpu<A>): number => s;
 
-export const ADD: Program<AddArgs> = {
+export const ADD: Program<AddFields> = {
   name: 'add',
   steps: [
-    ...head<AddArgs>(),
-    loadWord<AddArgs>(0, 'index', (a) => a.index),
+    ...head<AddFields>(),
+    loadWord<AddFields>(0, 'index', (a) => a.index),
     {
       kind: 'alu',
       text: 'r0 = r0 + count (64-bit, wrapping)',
@@ -162,68 +162,68 @@ export const ADD: Program<AddArgs> = {
         c.r[0] = BigInt.asIntN(64, (c.r[0] as bigint) + BigInt(c.args.count));
       },
     },
-    { ...commitStore<AddArgs>('index', (a) => a.index, (c) => c.r[0] as bigint), text: 'words[index] = r0' },
-    ...tail<AddArgs>(),
+    { ...commitStore<AddFields>('index', (a) => a.index, (c) => c.r[0] as bigint), text: 'words[index] = r0' },
+    ...tail<AddFields>(),
   ],
   value: status,
   speculative: () => NONE,
 };
 
-export const STORE_IF_EQUAL: Program<StoreIfEqualArgs> = {
+export const STORE_IF_EQUAL: Program<StoreIfEqualFields> = {
   name: 'storeIfEqual',
   steps: [
-    ...head<StoreIfEqualArgs>(),
-    loadWord<StoreIfEqualArgs>(0, 'index', (a) => a.index),
-    branchNe<StoreIfEqualArgs>(0, 'expect', (a) => a.expect),
-    { ...commitStore<StoreIfEqualArgs>('index', (a) => a.index, (c) => BigInt(c.args.newv)), text: 'words[index] = newv' },
-    ...tail<StoreIfEqualArgs>(),
+    ...head<StoreIfEqualFields>(),
+    loadWord<StoreIfEqualFields>(0, 'index', (a) => a.index),
+    branchNe<StoreIfEqualFields>(0, 'expect', (a) => a.expect),
+    { ...commitStore<StoreIfEqualFields>('index', (a) => a.index, (c) => BigInt(c.args.newv)), text: 'words[index] = newv' },
+    ...tail<StoreIfEqualFields>(),
   ],
   value: status,
   speculative: () => NONE,
 };
 
-export const DOUBLE_COMPARE_STORE: Program<DoubleCompareStoreArgs> = {
+export const DOUBLE_COMPARE_STORE: Program<DoubleCompareStoreFields> = {
   name: 'doubleCompareStore',
   steps: [
-    ...head<DoubleCompareStoreArgs>(),
-    loadWord<DoubleCompareStoreArgs>(0, 'index', (a) => a.index),
-    branchNe<DoubleCompareStoreArgs>(0, 'expect', (a) => a.expect),
-    loadWord<DoubleCompareStoreArgs>(1, 'index2', (a) => a.index2),
-    branchNe<DoubleCompareStoreArgs>(1, 'expect2', (a) => a.expect2),
-    { ...commitStore<DoubleCompareStoreArgs>('index', (a) => a.index, (c) => BigInt(c.args.newv)), text: 'words[index] = newv' },
-    ...tail<DoubleCompareStoreArgs>(),
+    ...head<DoubleCompareStoreFields>(),
+    loadWord<DoubleCompareStoreFields>(0, 'index', (a) => a.index),
+    branchNe<DoubleCompareStoreFields>(0, 'expect', (a) => a.expect),
+    loadWord<DoubleCompareStoreFields>(1, 'index2', (a) => a.index2),
+    branchNe<DoubleCompareStoreFields>(1, 'expect2', (a) => a.expect2),
+    { ...commitStore<DoubleCompareStoreFields>('index', (a) => a.index, (c) => BigInt(c.args.newv)), text: 'words[index] = newv' },
+    ...tail<DoubleCompareStoreFields>(),
   ],
   value: status,
   speculative: () => NONE,
 };
 
-export const SPECULATIVE_STORE_COMMIT: Program<SpeculativeStoreCommitArgs> = {
+export const SPECULATIVE_STORE_COMMIT: Program<SpeculativeStoreCommitFields> = {
   name: 'speculativeStoreCommit',
   steps: [
-    ...head<SpeculativeStoreCommitArgs>(),
-    loadWord<SpeculativeStoreCommitArgs>(0, 'index', (a) => a.index),
-    branchNe<SpeculativeStoreCommitArgs>(0, 'expect', (a) => a.expect),
+    ...head<SpeculativeStoreCommitFields>(),
+    loadWord<SpeculativeStoreCommitFields>(0, 'index', (a) => a.index),
+    branchNe<SpeculativeStoreCommitFields>(0, 'expect', (a) => a.expect),
     {
       kind: 'speculative-store',
       text: 'words[index2] = newv2 (speculative)',
       run: (c) => c.mem.storeWord(c.args.index2, BigInt(c.args.newv2), 'speculative'),
     },
     {
-      ...commitStore<SpeculativeStoreCommitArgs>('index', (a) => a.index, (c) => BigInt(c.args.newv), (a) => a.release),
+      ...commitStore<SpeculativeStoreCommitFields>('index', (a) => a.index, (c) => BigInt(c.args.newv), (a) => a.release),
       text: 'words[index] = newv (store-release when release)',
     },
-    ...tail<SpeculativeStoreCommitArgs>(),
+    ...tail<SpeculativeStoreCommitFields>(),
   ],
   value: status,
   speculative: (a) => ({ words: [a.index2], dst: null }),
 };
 
-export const COPY_COMMIT: Program<CopyCommitArgs> = {
+export const COPY_COMMIT: Program<CopyCommitFields> = {
   name: 'copyCommit',
   steps: [
-    ...head<CopyCommitArgs>(),
-    loadWord<CopyCommitArgs>(0, 'index', (a) => a.index),
-    branchNe<CopyCommitArgs>(0, 'expect', (a) => a.expect),
+    ...head<CopyCommitFields>(),
+    loadWord<CopyCommitFields>(0, 'index', (a) => a.index),
+    branchNe<CopyCommitFields>(0, 'expect', (a) => a.expect),
     {
       kind: 'alu',
       text: 'i = 0',
@@ -248,18 +248,18 @@ export const COPY_COMMIT: Program<CopyCommitArgs> = {
         return 'copy_loop';
       },
     },
-    { ...commitStore<CopyCommitArgs>('index', (a) => a.index, (c) => BigInt(c.args.newv), (a) => a.release), text: 'words[index] = newv (store-release when release)' },
-    ...tail<CopyCommitArgs>(),
+    { ...commitStore<CopyCommitFields>('index', (a) => a.index, (c) => BigInt(c.args.newv), (a) => a.release), text: 'words[index] = newv (store-release when release)' },
+    ...tail<CopyCommitFields>(),
   ],
   value: status,
   speculative: (a) => ({ words: [], dst: { offset: a.dstOffset, length: a.length } }),
 };
 
-export const LIST_POP: Program<ListPopArgs> = {
+export const LIST_POP: Program<ListPopFields> = {
   name: 'listPop',
   steps: [
-    ...head<ListPopArgs>(),
-    loadWord<ListPopArgs>(0, 'head', (a) => a.head),
+    ...head<ListPopFields>(),
+    loadWord<ListPopFields>(0, 'head', (a) => a.head),
     { kind: 'compare', text: 'if (r0 == empty) goto cmpfail', run: (c) => (c.r[0] === BigInt(c.args.empty) ? 'cmpfail' : undefined) },
     {
       kind: 'compare',
@@ -273,14 +273,14 @@ export const LIST_POP: Program<ListPopArgs> = {
         c.r[1] = c.mem.loadWord(c.args.next + Number(c.r[0]));
       },
     },
-    { ...commitStore<ListPopArgs>('head', (a) => a.head, (c) => c.r[1] as bigint), text: 'words[head] = r1' },
-    ...tail<ListPopArgs>([{ label: 'badindex', kind: 'return', text: 'badindex: return OP_BAD_INDEX', status: OP_BAD_INDEX }]),
+    { ...commitStore<ListPopFields>('head', (a) => a.head, (c) => c.r[1] as bigint), text: 'words[head] = r1' },
+    ...tail<ListPopFields>([{ label: 'badindex', kind: 'return', text: 'badindex: return OP_BAD_INDEX', status: OP_BAD_INDEX }]),
   ],
   value: (s, c) => (s === OP_COMMITTED ? Number(c.r[0]) : -s),
   speculative: () => NONE,
 };
 
-export const PROGRAMS: { readonly [N in SectionName]: Program<SectionArgs[N]> } = {
+export const PROGRAMS: { readonly [N in SectionName]: Program<SectionFields[N]> } = {
   add: ADD,
   storeIfEqual: STORE_IF_EQUAL,
   doubleCompareStore: DOUBLE_COMPARE_STORE,

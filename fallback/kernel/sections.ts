@@ -4,7 +4,7 @@
  *
  *   section-args.ts      the arguments of each section and their checks
  *   section-memory.ts    what a section reads and writes (simulated memory or real arrays)
- *   section-programs.ts  each PerCpuOps operation as the steps of its assembly
+ *   section-programs.ts  each PerCpuOps section as the steps of its assembly
  *   section-layout.ts    the programs, signatures and struct rseq_cs in simulated memory
  *   section-exec.ts      running a program step by step, with the kernel's
  *                        return to user space between two steps
@@ -15,16 +15,16 @@
  */
 export { checkMode, checkSectionArgs, SECTION_NAMES } from './section-args.js';
 export type {
-  AddArgs,
+  AddFields,
   CommonArgs,
-  CopyCommitArgs,
-  DoubleCompareStoreArgs,
-  ListPopArgs,
+  CopyCommitFields,
+  DoubleCompareStoreFields,
+  ListPopFields,
   OperandLengths,
-  SectionArgs,
+  SectionFields,
   SectionName,
-  SpeculativeStoreCommitArgs,
-  StoreIfEqualArgs,
+  SpeculativeStoreCommitFields,
+  StoreIfEqualFields,
 } from './section-args.js';
 export { simulatedMemory } from './section-memory.js';
 export type { SectionMemory, SimArray, StoreKind } from './section-memory.js';

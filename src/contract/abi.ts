@@ -162,7 +162,7 @@ export const AREA_LAYOUT_CASES: ReadonlyArray<readonly [number, number]> = [
 /** Which id an operation reads: the addon's numbers for IndexMode ('cpu': cpu_id, 'mmcid': mm_cid). */
 export const ID_MODE = { cpu: 0, mmcid: 1 } as const;
 
-// Statuses of one per-CPU operation (PerCpuOps in backend.ts). Single
+// Statuses of one per-CPU operation (Backend.section in backend.ts). Single
 // constants, not an object, so that each keeps its literal type; the
 // generator takes every number exported as OP_* and REGION_*, in this order.
 
@@ -266,8 +266,8 @@ export const ERRNO_CASES = [
  * The messages of the per-CPU operations' argument checks, the same on both
  * backends: src/contract/op-args.ts formats them for the simulator (and for
  * the native backend's mode), native/op_args.cc for the addon. `{op}` is the
- * operation (PerCpuOps' method name: add, storeIfEqual, ...), `{arg}` the
- * argument, `{type}` what was passed instead (typeof, 'null', or 'a
+ * operation (its name for Backend.section: add, storeIfEqual, ...), `{arg}`
+ * the argument's name (src/contract/sections.ts), `{type}` what was passed instead (typeof, 'null', or 'a
  * Float64Array' for a typed array of another kind), `{value}` the number as
  * String(value) writes it; `{lo}`, `{hi}` and `{why}` the range and what
  * bounds it (ARG_BOUND). TypeErrors have the code ERROR_CODE.invalidArgType,

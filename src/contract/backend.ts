@@ -16,6 +16,7 @@ import type {
   RegistrationInfo,
   SelftestChecks,
 } from './types.js';
+import type { IndexMode, OpName, SectionArgs } from './sections.js';
 import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, REGION_KIND, RSEQ_AREA } from './abi.js';
 
 /** The four thread fields read through `readField`. */
@@ -113,19 +114,7 @@ export interface Backend extends PerCpuOps {
   selftestVerdict(): 'ok' | 'broken' | null;
 }
 
-/**
- * Per-CPU critical sections: the operations of librseq's per-CPU set, each a
- * single attempt. The caller reads the thread's id (cpu_id in mode `cpu`,
- * mm_cid in mode `mmcid`), picks its slots from it, and passes it in; the
- * section stores its descriptor in rseq_cs, checks that the thread's id still
- * equals `id`, and ends in one commit store. Words are 64-bit elements of a
- * BigInt64Array (usually over a SharedArrayBuffer); every word index below is
- * an element index into `words`. Values are safe integers.
- *
- * The caller (src/) validates every argument before calling; backends check
- * again and never write out of bounds.
- */
-export type IndexMode = 'cpu' | 'mmcid';
+export type { IndexMode, OpName, SectionArgs } from './sections.js';
 
 // The statuses are defined in abi.ts, the table native/abi_table.h is generated from.
 export { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED } from './abi.js';
@@ -141,61 +130,28 @@ export interface OpCounts {
   attempts: number;
 }
 
+/**
+ * Per-CPU critical sections: the operations of librseq's per-CPU set, each a
+ * single attempt, through one method with named arguments. The caller reads
+ * the thread's id (cpu_id in mode `cpu`, mm_cid in mode `mmcid`), picks its
+ * slots from it, and passes it in; the section stores its descriptor in
+ * rseq_cs, checks that the thread's id still equals `id`, and ends in one
+ * commit store. Words are 64-bit elements of a BigInt64Array (usually over a
+ * SharedArrayBuffer); every word index (sections.ts) is an element index into
+ * `words`. Values are safe integers.
+ *
+ * The caller (src/) validates every argument before calling; backends check
+ * again and never write out of bounds.
+ */
 export interface PerCpuOps {
-  /** `words[index] += count` */
-  add(mode: IndexMode, id: number, words: BigInt64Array, index: number, count: number): OpStatus;
-  /** `if (words[index] == expect) words[index] = newv` */
-  storeIfEqual(mode: IndexMode, id: number, words: BigInt64Array, index: number, expect: number, newv: number): OpStatus;
-  /** `if (words[index] == expect && words[index2] == expect2) words[index] = newv` */
-  doubleCompareStore(
-    mode: IndexMode,
-    id: number,
-    words: BigInt64Array,
-    index: number,
-    expect: number,
-    index2: number,
-    expect2: number,
-    newv: number,
-  ): OpStatus;
   /**
-   * `if (words[index] == expect) { words[index2] = newv2; words[index] = newv }`;
-   * the store to index2 is speculative (it may happen even when the section aborts).
-   * `release`: the commit is a store-release (orders the speculative store before it).
+   * One attempt of the critical section `op` with its named arguments
+   * (sections.ts: what each section does and which arguments it takes), e.g.
+   * `section('add', { mode, id, words, index, count })`. Returns an OpStatus;
+   * listPop returns the popped index (>= 0), or minus an OpStatus.
+   * A wrong argument throws (op-args.ts) before anything is read or written.
    */
-  speculativeStoreCommit(
-    mode: IndexMode,
-    id: number,
-    words: BigInt64Array,
-    index: number,
-    expect: number,
-    index2: number,
-    newv2: number,
-    newv: number,
-    release: boolean,
-  ): OpStatus;
-  /**
-   * `if (words[index] == expect) { copy length bytes src[srcOffset..] to dst[dstOffset..]; words[index] = newv }`;
-   * the copy is speculative. `release` as above.
-   */
-  copyCommit(
-    mode: IndexMode,
-    id: number,
-    words: BigInt64Array,
-    index: number,
-    expect: number,
-    dst: Uint8Array,
-    dstOffset: number,
-    src: Uint8Array,
-    srcOffset: number,
-    length: number,
-    newv: number,
-    release: boolean,
-  ): OpStatus;
-  /**
-   * `r = words[head]; if (r == empty) fail; if (r >= count) bad index; words[head] = words[next + r]`
-   * Returns the popped index r (>= 0), or minus an OpStatus (-OP_COMPARE_FAILED when empty).
-   */
-  listPop(mode: IndexMode, id: number, words: BigInt64Array, head: number, next: number, count: number, empty: number): number;
+  section<N extends OpName>(op: N, args: SectionArgs[N]): number;
   /** The calling thread's id in this mode (cpu_id or mm_cid), read from its area. */
   currentId(mode: IndexMode): number;
   /**

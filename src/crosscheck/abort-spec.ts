@@ -3,7 +3,7 @@
  * the hardware worker (abort-worker.ts) and the model (abort.ts), and the
  * memory key both compare.
  */
-import { OP_ABORTED, OP_COMMITTED, OP_MOVED, type Backend } from '../contract/backend.js';
+import { OP_ABORTED, OP_COMMITTED, OP_MOVED, type Backend, type SectionArgs } from '../contract/backend.js';
 
 export type AbortOp = 'add' | 'speculativeStoreCommit' | 'copyCommit';
 
@@ -12,7 +12,7 @@ export interface AbortSpec {
   op: AbortOp;
   words: string[]; // initial words (decimal, bigint-safe)
   dstLength: number;
-  /** The op's arguments after mode and id (mode is always cpu). */
+  /** The op's arguments but mode, id and the operand arrays, by name (mode is always cpu). */
   args: Record<string, number | boolean>;
 }
 
@@ -73,23 +73,12 @@ export function tallyAttempts(b: Backend, spec: AbortSpec, stop: (t: AbortTally)
   const dst = new Uint8Array(spec.dstLength);
   const src = abortSource(spec.dstLength);
   const t: AbortTally = { attempts: 0, aborts: 0, moved: 0, abortStates: {}, commitStates: {} };
-  const a = spec.args as Record<string, never>;
   while (!stop(t)) {
     words.set(init);
     dst.fill(0);
     const id = b.currentId('cpu');
-    let s: number;
-    switch (spec.op) {
-      case 'add':
-        s = b.add('cpu', id, words, a.index, a.count);
-        break;
-      case 'speculativeStoreCommit':
-        s = b.speculativeStoreCommit('cpu', id, words, a.index, a.expect, a.index2, a.newv2, a.newv, a.release);
-        break;
-      case 'copyCommit':
-        s = b.copyCommit('cpu', id, words, a.index, a.expect, dst, a.dstOffset, src, a.srcOffset, a.length, a.newv, a.release);
-        break;
-    }
+    const operands = spec.op === 'copyCommit' ? { words, dst, src } : { words };
+    const s = b.section(spec.op, { ...spec.args, mode: 'cpu', id, ...operands } as unknown as SectionArgs[AbortOp]);
     t.attempts++;
     if (s === OP_MOVED) {
       t.moved++;

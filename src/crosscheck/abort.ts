@@ -18,7 +18,7 @@
 import { createSimulatorBackend } from '../../fallback/backend.js';
 import { Machine } from '../../fallback/kernel/kernel.js';
 import { ORIG_RSEQ_SIZE, RSEQ_FIELD, RSEQ_SIG, type Arch, type KernelProfile } from '../../fallback/kernel/profiles.js';
-import { runSection, simulatedMemory, type Boundary, type SectionArgs } from '../../fallback/kernel/sections.js';
+import { runSection, simulatedMemory, type Boundary, type SectionFields } from '../../fallback/kernel/sections.js';
 import { abortSource, memoryKey, tallyAttempts, type AbortSpec, type AbortTally } from './abort-spec.js';
 import type { CrosscheckCase } from './report.js';
 
@@ -73,7 +73,7 @@ export function predict(cfg: ModelConfig, spec: AbortSpec): Prediction {
     dst: { addr: dAddr, length: dLen },
     src: { addr: sAddr, length: dLen },
   });
-  const args = { mode: 'cpu', id, ...spec.args } as unknown as SectionArgs[typeof spec.op];
+  const args = { mode: 'cpu', id, ...spec.args } as unknown as SectionFields[typeof spec.op];
   // One clean run: where the boundaries are, and the committed state.
   reset();
   const trace: Boundary[] = [];

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { prng } from '../../fallback/kernel/kernel.js';
-import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type Backend, type IndexMode } from '../contract/backend.js';
+import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type Backend, type IndexMode, type SectionArgs } from '../contract/backend.js';
 import type { CrosscheckCase } from './report.js';
 
 const WORDS = 32;
@@ -36,7 +36,7 @@ export interface OpCall {
   wrongId: boolean;
   /** Plain writes applied to both sides' memory before the call (list set-up). */
   setup: Array<[index: number, value: number]>;
-  /** The operation's arguments after mode and id, in PerCpuOps order. */
+  /** The operation's arguments but mode, id and the operand arrays, by name (src/contract/sections.ts). */
   args: Record<string, number | boolean>;
 }
 
@@ -76,27 +76,8 @@ function call(b: Backend, mode: IndexMode, c: OpCall, m: Memory): Outcome {
     try {
       id = b.currentId(mode);
       if (c.wrongId) id = id + 1;
-      const a = c.args as Record<string, never>;
-      switch (c.kind) {
-        case 'add':
-          v = b.add(mode, id, m.words, a.index, a.count);
-          break;
-        case 'storeIfEqual':
-          v = b.storeIfEqual(mode, id, m.words, a.index, a.expect, a.newv);
-          break;
-        case 'doubleCompareStore':
-          v = b.doubleCompareStore(mode, id, m.words, a.index, a.expect, a.index2, a.expect2, a.newv);
-          break;
-        case 'speculativeStoreCommit':
-          v = b.speculativeStoreCommit(mode, id, m.words, a.index, a.expect, a.index2, a.newv2, a.newv, a.release);
-          break;
-        case 'copyCommit':
-          v = b.copyCommit(mode, id, m.words, a.index, a.expect, m.dst, a.dstOffset, m.src, a.srcOffset, a.length, a.newv, a.release);
-          break;
-        case 'listPop':
-          v = b.listPop(mode, id, m.words, a.head, a.next, a.count, a.empty);
-          break;
-      }
+      const operands = c.kind === 'copyCommit' ? { words: m.words, dst: m.dst, src: m.src } : { words: m.words };
+      v = b.section(c.kind, { ...c.args, mode, id, ...operands } as unknown as SectionArgs[Kind]);
     } catch (e) {
       return { error: errorCode(e), retries };
     }

@@ -8,11 +8,12 @@ import * as path from 'node:path';
 import { MEMBARRIER_CMD, RSEQ_AREA } from '../contract/abi.js';
 import { REGION_KIND_CODE } from '../contract/backend.js';
 import type { SliceCallResult, SliceCalls } from '../contract/backend.js';
-import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, OpStatus, RegionKind, SyscallFailure, ThreadField } from '../contract/backend.js';
+import type { AreaSource, Backend, BoundRegion, IndexMode, OpCounts, RegionKind, SyscallFailure, ThreadField } from '../contract/backend.js';
 import { errnoInfo } from '../contract/errors.js';
 import { ffiRegion, ffiRequested, loadFfi, warnFfiUnavailable, type FfiCalls } from './ffi.js';
 import { fieldsFromFeatureSize } from '../contract/fields.js';
-import { checkIndexMode } from '../contract/op-args.js';
+import { OP_ARGS, checkIndexMode, checkSectionArgs } from '../contract/op-args.js';
+import type { OpName, SectionArgs } from '../contract/sections.js';
 import type { NativeBinding, NativeKernel, NativeRegistration, NativeSelftestCheck } from './binding.js';
 import type {
   AuxvEntry,
@@ -248,48 +249,42 @@ class NativeBackend implements Backend {
     return this.#binding.debugCounts();
   }
 
-  // Per-CPU critical sections: straight through to the addon, which checks every argument with the
-  // messages of src/contract/op-args.ts; the mode is the addon's number for it (ID_MODE), checked here.
-  add(mode: IndexMode, id: number, words: BigInt64Array, index: number, count: number): OpStatus {
-    return this.#binding.opAdd(checkIndexMode('add', mode), id, words, index, count) as OpStatus;
-  }
-  storeIfEqual(mode: IndexMode, id: number, words: BigInt64Array, index: number, expect: number, newv: number): OpStatus {
-    return this.#binding.opStoreIfEqual(checkIndexMode('storeIfEqual', mode), id, words, index, expect, newv) as OpStatus;
-  }
-  doubleCompareStore(mode: IndexMode, id: number, words: BigInt64Array, index: number, expect: number, index2: number, expect2: number, newv: number): OpStatus {
-    return this.#binding.opDoubleCompareStore(checkIndexMode('doubleCompareStore', mode), id, words, index, expect, index2, expect2, newv) as OpStatus;
-  }
-  speculativeStoreCommit(
-    mode: IndexMode,
-    id: number,
-    words: BigInt64Array,
-    index: number,
-    expect: number,
-    index2: number,
-    newv2: number,
-    newv: number,
-    release: boolean,
-  ): OpStatus {
-    return this.#binding.opSpeculativeStoreCommit(checkIndexMode('speculativeStoreCommit', mode), id, words, index, expect, index2, newv2, newv, release) as OpStatus;
-  }
-  copyCommit(
-    mode: IndexMode,
-    id: number,
-    words: BigInt64Array,
-    index: number,
-    expect: number,
-    dst: Uint8Array,
-    dstOffset: number,
-    src: Uint8Array,
-    srcOffset: number,
-    length: number,
-    newv: number,
-    release: boolean,
-  ): OpStatus {
-    return this.#binding.opCopyCommit(checkIndexMode('copyCommit', mode), id, words, index, expect, dst, dstOffset, src, srcOffset, length, newv, release) as OpStatus;
-  }
-  listPop(mode: IndexMode, id: number, words: BigInt64Array, head: number, next: number, count: number, empty: number): number {
-    return this.#binding.opListPop(checkIndexMode('listPop', mode), id, words, head, next, count, empty);
+  // Per-CPU critical sections: the named arguments in the order of the addon's op* functions, which
+  // check every argument with the messages of src/contract/op-args.ts; the mode is the addon's number
+  // for it (ID_MODE), checked here. A call that is no section, or whose arguments are no object, is
+  // checked here too.
+  section<N extends OpName>(op: N, args: SectionArgs[N]): number {
+    const b = this.#binding;
+    if (typeof args !== 'object' || args === null || !Object.hasOwn(OP_ARGS, op)) {
+      checkSectionArgs(op, args);
+    }
+    const mode = checkIndexMode(op, (args as SectionArgs[OpName]).mode);
+    switch (op) {
+      case 'add': {
+        const x = args as SectionArgs['add'];
+        return b.opAdd(mode, x.id, x.words, x.index, x.count);
+      }
+      case 'storeIfEqual': {
+        const x = args as SectionArgs['storeIfEqual'];
+        return b.opStoreIfEqual(mode, x.id, x.words, x.index, x.expect, x.newv);
+      }
+      case 'doubleCompareStore': {
+        const x = args as SectionArgs['doubleCompareStore'];
+        return b.opDoubleCompareStore(mode, x.id, x.words, x.index, x.expect, x.index2, x.expect2, x.newv);
+      }
+      case 'speculativeStoreCommit': {
+        const x = args as SectionArgs['speculativeStoreCommit'];
+        return b.opSpeculativeStoreCommit(mode, x.id, x.words, x.index, x.expect, x.index2, x.newv2, x.newv, x.release);
+      }
+      case 'copyCommit': {
+        const x = args as SectionArgs['copyCommit'];
+        return b.opCopyCommit(mode, x.id, x.words, x.index, x.expect, x.dst, x.dstOffset, x.src, x.srcOffset, x.length, x.newv, x.release);
+      }
+      default: {
+        const x = args as SectionArgs['listPop'];
+        return b.opListPop(mode, x.id, x.words, x.head, x.next, x.count, x.empty);
+      }
+    }
   }
   currentId(mode: IndexMode): number {
     return this.#binding.currentId(checkIndexMode('currentId', mode));

@@ -88,7 +88,7 @@ if (kind === 'counter') {
       const bank = Number(Atomics.load(words, 0));
       const idx = 8 + bank * slots * 8 + id * 8;
       const e = Number(Atomics.load(words, idx));
-      if (b.doubleCompareStore('cpu', id, words, idx, e, 0, bank, e + 1) === 0) return void out.committed++;
+      if (b.section('doubleCompareStore', { mode: 'cpu', id, words, index: idx, expect: e, index2: 0, expect2: bank, newv: e + 1 }) === 0) return void out.committed++;
     }
   };
 }

@@ -3,8 +3,9 @@
  * backend (the addon's checks, native/op_args.cc) and of the simulator
  * (src/contract/op-args.ts) throw the same error (class, code, message) for
  * the same bad argument, every argument of every operation, both messages
- * made from ARG_MESSAGE of src/contract/abi.ts. The addon's own functions,
- * called directly, say the same (but for the mode, a number there).
+ * made from ARG_MESSAGE of src/contract/abi.ts. The backends take the
+ * arguments by name (Backend.section); the addon's own functions, called
+ * directly with them in order, say the same (but for the mode, a number there).
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -12,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { createSimulatorBackend } from '../../fallback/backend.js';
 import { ERROR_CODE } from '../../src/contract/abi.js';
 import type { Backend } from '../../src/contract/backend.js';
-import { OP_ARGS, checkFenceCpu, checkOpArgs, type OpName } from '../../src/contract/op-args.js';
+import { OP_ARGS, checkFenceCpu, checkOpArgs, checkSectionArgs, type OpName } from '../../src/contract/op-args.js';
+import type { SectionArgs } from '../../src/contract/sections.js';
 import type { NativeBinding } from '../../src/native/binding.js';
 import { loadNative } from '../../src/native/backend.js';
 import { ROOT, SHIPPED_ADDON, skipNative } from '../helpers/env.js';
@@ -86,7 +88,10 @@ function show(v: unknown): string {
 }
 
 const ops = Object.keys(OP_ARGS) as OpName[];
-const call = (b: Backend, op: OpName, args: unknown[]) => () => (b[op] as (...a: unknown[]) => unknown)(...args);
+/** The arguments in OP_ARGS order, by name. */
+const named = (op: OpName, args: unknown[]): SectionArgs[OpName] =>
+  Object.fromEntries(OP_ARGS[op].map((spec, i) => [spec.name, args[i]])) as unknown as SectionArgs[OpName];
+const call = (b: Backend, op: OpName, args: unknown[]) => () => b.section(op, named(op, args));
 
 describe.skipIf(skipNative)('one set of argument-check messages for both backends', () => {
   const native = loadNative();
@@ -114,6 +119,7 @@ describe.skipIf(skipNative)('one set of argument-check messages for both backend
           cases++;
           const label = `${op} ${spec.name} = ${show(bad)}`;
           expect(want.code, label).toBe(want.type === 'TypeError' ? ERROR_CODE.invalidArgType : ERROR_CODE.outOfRange);
+          expect(thrown(() => checkSectionArgs(op, named(op, args))), `by name: ${label}`).toEqual(want);
           expect(thrown(call(nat, op, args)), `native: ${label}`).toEqual(want);
           expect(thrown(call(sim, op, args)), `simulator: ${label}`).toEqual(want);
           if (spec.kind !== 'mode') {
@@ -125,6 +131,23 @@ describe.skipIf(skipNative)('one set of argument-check messages for both backend
       expect(cases).toBeGreaterThan(OP_ARGS[op].length);
     });
   }
+
+  it('section(op, args): the valid arguments pass; no object, or no such section, is a TypeError on both backends', () => {
+    for (const op of ops) {
+      expect(thrown(call(nat, op, valid(op))), `native ${op}`).toBeNull();
+      expect(thrown(call(sim, op, valid(op))), `simulator ${op}`).toBeNull();
+      for (const bad of [null, undefined, 1, 'args']) {
+        const want = thrown(() => checkSectionArgs(op, bad as unknown as SectionArgs[OpName]));
+        expect(want?.type, `${op} ${String(bad)}`).toBe('TypeError');
+        expect(thrown(() => nat.section(op, bad as unknown as SectionArgs[OpName])), `native ${op} ${String(bad)}`).toEqual(want);
+        expect(thrown(() => sim.section(op, bad as unknown as SectionArgs[OpName])), `simulator ${op} ${String(bad)}`).toEqual(want);
+      }
+    }
+    const want = thrown(() => checkSectionArgs('pop' as OpName, named('add', valid('add'))));
+    expect(want?.type).toBe('TypeError');
+    expect(thrown(() => nat.section('pop' as OpName, named('add', valid('add'))))).toEqual(want);
+    expect(thrown(() => sim.section('pop' as OpName, named('add', valid('add'))))).toEqual(want);
+  });
 
   it('fence(cpu) and currentId(mode)', () => {
     for (const cpu of [-2, 1.5, '0', Number.NaN, 2 ** 31]) {

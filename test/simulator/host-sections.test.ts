@@ -9,13 +9,14 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { OP_ABORTED, OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type IndexMode, type OpCounts } from '../../src/contract/backend.js';
 import { RseqError } from '../../src/contract/errors.js';
+import type { SectionArgs } from '../../src/contract/sections.js';
 import {
   createSimulatorBackend,
   Machine,
   processSectionLocks,
   runSection,
   simulatedMemory,
-  type SectionArgs,
+  type SectionFields,
   type SectionName,
   type SimulatorBackend,
 } from '../../fallback/index.js';
@@ -30,7 +31,7 @@ function backend(opts: Parameters<typeof createSimulatorBackend>[0] = {}): Simul
 }
 
 /** The same operation on the kernel model: simulated memory initialised from the arrays. */
-function onModel<N extends SectionName>(name: N, args: SectionArgs[N], words: BigInt64Array, dst: Uint8Array, src: Uint8Array, cpu: number): { value: number; words: BigInt64Array; dst: Uint8Array } {
+function onModel<N extends SectionName>(name: N, args: SectionFields[N], words: BigInt64Array, dst: Uint8Array, src: Uint8Array, cpu: number): { value: number; words: BigInt64Array; dst: Uint8Array } {
   const m = new Machine({ kernel: '6.19', cpus: 4 });
   const t = m.createThread({ cpu });
   m.libcStart(t);
@@ -54,35 +55,9 @@ function onModel<N extends SectionName>(name: N, args: SectionArgs[N], words: Bi
   };
 }
 
-function onHost<N extends SectionName>(b: SimulatorBackend, name: N, args: SectionArgs[N], words: BigInt64Array, dst: Uint8Array, src: Uint8Array): number {
-  switch (name) {
-    case 'add': {
-      const a = args as SectionArgs['add'];
-      return b.add(a.mode, a.id, words, a.index, a.count);
-    }
-    case 'storeIfEqual': {
-      const a = args as SectionArgs['storeIfEqual'];
-      return b.storeIfEqual(a.mode, a.id, words, a.index, a.expect, a.newv);
-    }
-    case 'doubleCompareStore': {
-      const a = args as SectionArgs['doubleCompareStore'];
-      return b.doubleCompareStore(a.mode, a.id, words, a.index, a.expect, a.index2, a.expect2, a.newv);
-    }
-    case 'speculativeStoreCommit': {
-      const a = args as SectionArgs['speculativeStoreCommit'];
-      return b.speculativeStoreCommit(a.mode, a.id, words, a.index, a.expect, a.index2, a.newv2, a.newv, a.release);
-    }
-    case 'copyCommit': {
-      const a = args as SectionArgs['copyCommit'];
-      return b.copyCommit(a.mode, a.id, words, a.index, a.expect, dst, a.dstOffset, src, a.srcOffset, a.length, a.newv, a.release);
-    }
-    case 'listPop': {
-      const a = args as SectionArgs['listPop'];
-      return b.listPop(a.mode, a.id, words, a.head, a.next, a.count, a.empty);
-    }
-    default:
-      throw new Error('unreachable');
-  }
+function onHost<N extends SectionName>(b: SimulatorBackend, name: N, args: SectionFields[N], words: BigInt64Array, dst: Uint8Array, src: Uint8Array): number {
+  const operands = name === 'copyCommit' ? { words, dst, src } : { words };
+  return b.section(name, { ...args, ...operands } as unknown as SectionArgs[N]);
 }
 
 describe('host sections compute what the kernel model computes', () => {
@@ -115,7 +90,7 @@ describe('host sections compute what the kernel model computes', () => {
     );
     fc.assert(
       fc.property(anyOp, fc.array(small, { minLength: WORDS, maxLength: WORDS }), fc.uint8Array({ minLength: 2 * BYTES, maxLength: 2 * BYTES }), (op, init, bytes) => {
-        const args = { mode: 'cpu' as IndexMode, ...op.args } as SectionArgs[SectionName];
+        const args = { mode: 'cpu' as IndexMode, ...op.args } as SectionFields[SectionName];
         const words = BigInt64Array.from(init.map(BigInt));
         const dst = bytes.slice(0, BYTES);
         const src = bytes.slice(BYTES);
@@ -133,19 +108,19 @@ describe('host sections compute what the kernel model computes', () => {
     const b = backend();
     const id = b.currentId('cpu');
     const w = new BigInt64Array(8);
-    expect(b.add('cpu', id, w, 1, 5)).toBe(OP_COMMITTED);
-    expect(b.add('cpu', (id + 1) % 4, w, 1, 5)).toBe(OP_MOVED);
-    expect(b.storeIfEqual('cpu', id, w, 1, 4, 9)).toBe(OP_COMPARE_FAILED);
-    expect(b.storeIfEqual('cpu', id, w, 1, 5, 9)).toBe(OP_COMMITTED);
+    expect(b.section('add', { mode: 'cpu', id, words: w, index: 1, count: 5 })).toBe(OP_COMMITTED);
+    expect(b.section('add', { mode: 'cpu', id: (id + 1) % 4, words: w, index: 1, count: 5 })).toBe(OP_MOVED);
+    expect(b.section('storeIfEqual', { mode: 'cpu', id, words: w, index: 1, expect: 4, newv: 9 })).toBe(OP_COMPARE_FAILED);
+    expect(b.section('storeIfEqual', { mode: 'cpu', id, words: w, index: 1, expect: 5, newv: 9 })).toBe(OP_COMMITTED);
     expect(w[1]).toBe(9n);
     // head word 0 -> 2 -> empty (-1); next[] at 3..
     w.set([2n, 9n, 0n, 0n, 0n, -1n, 0n, 0n]);
-    expect(b.listPop('cpu', id, w, 0, 3, 4, -1)).toBe(2);
+    expect(b.section('listPop', { mode: 'cpu', id, words: w, head: 0, next: 3, count: 4, empty: -1 })).toBe(2);
     expect(w[0]).toBe(-1n);
-    expect(b.listPop('cpu', id, w, 0, 3, 4, -1)).toBe(-OP_COMPARE_FAILED);
+    expect(b.section('listPop', { mode: 'cpu', id, words: w, head: 0, next: 3, count: 4, empty: -1 })).toBe(-OP_COMPARE_FAILED);
     w[0] = 7n;
-    expect(b.listPop('cpu', id, w, 0, 3, 4, -1)).toBe(-OP_BAD_INDEX);
-    expect(b.listPop('cpu', id + 1, w, 0, 3, 4, -1)).toBe(-OP_MOVED);
+    expect(b.section('listPop', { mode: 'cpu', id, words: w, head: 0, next: 3, count: 4, empty: -1 })).toBe(-OP_BAD_INDEX);
+    expect(b.section('listPop', { mode: 'cpu', id: id + 1, words: w, head: 0, next: 3, count: 4, empty: -1 })).toBe(-OP_MOVED);
     expect(b.opCounts()).toEqual({ attempts: 8, aborts: 0, moved: 2 });
   });
 
@@ -154,7 +129,7 @@ describe('host sections compute what the kernel model computes', () => {
     const id = b.currentId('cpu');
     const w = new BigInt64Array(new ArrayBuffer(32));
     const dst = Buffer.alloc(4);
-    expect(b.copyCommit('cpu', id, w, 0, 0, dst, 0, Buffer.from([1, 2, 3, 4]), 0, 4, 1, true)).toBe(OP_COMMITTED);
+    expect(b.section('copyCommit', { mode: 'cpu', id, words: w, index: 0, expect: 0, dst, dstOffset: 0, src: Buffer.from([1, 2, 3, 4]), srcOffset: 0, length: 4, newv: 1, release: true })).toBe(OP_COMMITTED);
     expect([...dst]).toEqual([1, 2, 3, 4]);
     expect(w[0]).toBe(1n);
   });
@@ -167,24 +142,24 @@ describe('argument checks', () => {
     const w = new BigInt64Array(4);
     const bytes = new Uint8Array(8);
     const cases: Array<[() => unknown, ErrorConstructor]> = [
-      [() => b.add('cpu', id, new Float64Array(4) as unknown as BigInt64Array, 0, 1), TypeError],
-      [() => b.add('node' as IndexMode, id, w, 0, 1), RangeError],
-      [() => b.add(1 as unknown as IndexMode, id, w, 0, 1), TypeError],
-      [() => b.add('cpu', -1, w, 0, 1), RangeError],
-      [() => b.add('cpu', '0' as unknown as number, w, 0, 1), TypeError],
-      [() => b.add('cpu', id, w, 4, 1), RangeError],
-      [() => b.add('cpu', id, w, -1, 1), RangeError],
-      [() => b.add('cpu', id, w, 1.5, 1), RangeError],
-      [() => b.add('cpu', id, w, 0, 2 ** 53), RangeError],
-      [() => b.add('cpu', id, w, 0, 1n as unknown as number), TypeError],
-      [() => b.doubleCompareStore('cpu', id, w, 0, 0, 9, 0, 1), RangeError],
-      [() => b.speculativeStoreCommit('cpu', id, w, 0, 0, 4, 1, 1, true), RangeError],
-      [() => b.speculativeStoreCommit('cpu', id, w, 0, 0, 1, 1, 1, 1 as unknown as boolean), TypeError],
-      [() => b.copyCommit('cpu', id, w, 0, 0, bytes, 4, bytes, 0, 5, 1, false), RangeError],
-      [() => b.copyCommit('cpu', id, w, 0, 0, bytes, 0, bytes, 7, 2, 1, false), RangeError],
-      [() => b.copyCommit('cpu', id, w, 0, 0, [] as unknown as Uint8Array, 0, bytes, 0, 0, 1, false), TypeError],
-      [() => b.listPop('cpu', id, w, 0, 2, 3, -1), RangeError],
-      [() => b.listPop('cpu', id, w, 4, 0, 1, -1), RangeError],
+      [() => b.section('add', { mode: 'cpu', id, words: new Float64Array(4) as unknown as BigInt64Array, index: 0, count: 1 }), TypeError],
+      [() => b.section('add', { mode: 'node' as IndexMode, id, words: w, index: 0, count: 1 }), RangeError],
+      [() => b.section('add', { mode: 1 as unknown as IndexMode, id, words: w, index: 0, count: 1 }), TypeError],
+      [() => b.section('add', { mode: 'cpu', id: -1, words: w, index: 0, count: 1 }), RangeError],
+      [() => b.section('add', { mode: 'cpu', id: '0' as unknown as number, words: w, index: 0, count: 1 }), TypeError],
+      [() => b.section('add', { mode: 'cpu', id, words: w, index: 4, count: 1 }), RangeError],
+      [() => b.section('add', { mode: 'cpu', id, words: w, index: -1, count: 1 }), RangeError],
+      [() => b.section('add', { mode: 'cpu', id, words: w, index: 1.5, count: 1 }), RangeError],
+      [() => b.section('add', { mode: 'cpu', id, words: w, index: 0, count: 2 ** 53 }), RangeError],
+      [() => b.section('add', { mode: 'cpu', id, words: w, index: 0, count: 1n as unknown as number }), TypeError],
+      [() => b.section('doubleCompareStore', { mode: 'cpu', id, words: w, index: 0, expect: 0, index2: 9, expect2: 0, newv: 1 }), RangeError],
+      [() => b.section('speculativeStoreCommit', { mode: 'cpu', id, words: w, index: 0, expect: 0, index2: 4, newv2: 1, newv: 1, release: true }), RangeError],
+      [() => b.section('speculativeStoreCommit', { mode: 'cpu', id, words: w, index: 0, expect: 0, index2: 1, newv2: 1, newv: 1, release: 1 as unknown as boolean }), TypeError],
+      [() => b.section('copyCommit', { mode: 'cpu', id, words: w, index: 0, expect: 0, dst: bytes, dstOffset: 4, src: bytes, srcOffset: 0, length: 5, newv: 1, release: false }), RangeError],
+      [() => b.section('copyCommit', { mode: 'cpu', id, words: w, index: 0, expect: 0, dst: bytes, dstOffset: 0, src: bytes, srcOffset: 7, length: 2, newv: 1, release: false }), RangeError],
+      [() => b.section('copyCommit', { mode: 'cpu', id, words: w, index: 0, expect: 0, dst: [] as unknown as Uint8Array, dstOffset: 0, src: bytes, srcOffset: 0, length: 0, newv: 1, release: false }), TypeError],
+      [() => b.section('listPop', { mode: 'cpu', id, words: w, head: 0, next: 2, count: 3, empty: -1 }), RangeError],
+      [() => b.section('listPop', { mode: 'cpu', id, words: w, head: 4, next: 0, count: 1, empty: -1 }), RangeError],
       [() => b.fence(0.5), RangeError],
       [() => b.fence('0' as unknown as number), TypeError],
     ];
@@ -210,7 +185,7 @@ describe('ids, counts, abort policy, fence', () => {
     }
     expect(err).toBeInstanceOf(RseqError);
     expect(err).toMatchObject({ code: 'ERR_RSEQ_FIELD_UNAVAILABLE' });
-    expect(() => old.add('mmcid', 0, new BigInt64Array(1), 0, 1)).toThrow(RseqError);
+    expect(() => old.section('add', { mode: 'mmcid', id: 0, words: new BigInt64Array(1), index: 0, count: 1 })).toThrow(RseqError);
   });
 
   it('setAffinity changes the id: the old one is OP_MOVED', () => {
@@ -219,9 +194,9 @@ describe('ids, counts, abort policy, fence', () => {
     const before = b.currentId('cpu');
     const other = (before + 1) % 4;
     expect(b.setAffinity([other])).toBeNull();
-    expect(b.add('cpu', before, w, before, 1)).toBe(OP_MOVED);
+    expect(b.section('add', { mode: 'cpu', id: before, words: w, index: before, count: 1 })).toBe(OP_MOVED);
     expect(b.currentId('cpu')).toBe(other);
-    expect(b.add('cpu', other, w, other, 1)).toBe(OP_COMMITTED);
+    expect(b.section('add', { mode: 'cpu', id: other, words: w, index: other, count: 1 })).toBe(OP_COMMITTED);
     expect(b.opCounts()).toEqual({ attempts: 2, aborts: 0, moved: 1 });
   });
 
@@ -237,7 +212,7 @@ describe('ids, counts, abort policy, fence', () => {
     let done = 0;
     while (done < 10) {
       const id = b.currentId('cpu');
-      const s = b.add('cpu', id, w, id, 1);
+      const s = b.section('add', { mode: 'cpu', id, words: w, index: id, count: 1 });
       statuses.push(s);
       if (s === OP_COMMITTED) done++;
     }
@@ -249,7 +224,7 @@ describe('ids, counts, abort policy, fence', () => {
     const id = c.currentId('cpu');
     const words = new BigInt64Array([5n]);
     const dst = new Uint8Array(4);
-    expect(c.copyCommit('cpu', id, words, 0, 5, dst, 0, Uint8Array.from([9, 9, 9, 9]), 0, 4, 6, true)).toBe(OP_ABORTED);
+    expect(c.section('copyCommit', { mode: 'cpu', id, words, index: 0, expect: 5, dst, dstOffset: 0, src: Uint8Array.from([9, 9, 9, 9]), srcOffset: 0, length: 4, newv: 6, release: true })).toBe(OP_ABORTED);
     expect(words[0]).toBe(5n);
     expect(c.readField('cpuId')).toBe(id);
     expect(c.opCounts()).toEqual({ attempts: 1, aborts: 1, moved: 0 });

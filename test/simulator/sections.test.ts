@@ -24,7 +24,7 @@ import {
   simulatedMemory,
   type Boundary,
   type ReturnCause,
-  type SectionArgs,
+  type SectionFields,
   type SectionName,
   type SectionResult,
   type SimArray,
@@ -89,7 +89,7 @@ interface Case<N extends SectionName> {
   name: N;
   /** Words before the section. */
   init: Record<number, number>;
-  args: (id: number) => SectionArgs[N];
+  args: (id: number) => SectionFields[N];
   /** The result of a run without events. */
   expect: { status: number; value: number };
 }
@@ -151,7 +151,7 @@ function deliver(f: Fixture, kind: EventKind): ReturnCause | null {
   }
 }
 
-function run<N extends SectionName>(f: Fixture, c: Case<N>, args: SectionArgs[N], at?: (b: Boundary) => ReturnCause | null | void, trace?: Boundary[]): SectionResult {
+function run<N extends SectionName>(f: Fixture, c: Case<N>, args: SectionFields[N], at?: (b: Boundary) => ReturnCause | null | void, trace?: Boundary[]): SectionResult {
   const mem = simulatedMemory(f.m.memory, f.area, { words: f.words, src: f.src, dst: f.dst });
   return runSection(f.m, f.t, c.name, args, mem, { at, trace });
 }
@@ -303,7 +303,7 @@ describe('moved and compare-failed', () => {
     setWords(f, { 0: 3, 4: 1, 2: EMPTY, 5: 9 });
     const before = snapshot(f);
     const id = f.t.cpu;
-    const cases: Array<[SectionName, SectionArgs[SectionName], number]> = [
+    const cases: Array<[SectionName, SectionFields[SectionName], number]> = [
       ['storeIfEqual', { mode: 'cpu', id, index: 0, expect: 4, newv: 1 }, OP_COMPARE_FAILED],
       ['doubleCompareStore', { mode: 'cpu', id, index: 0, expect: 4, index2: 5, expect2: 9, newv: 1 }, OP_COMPARE_FAILED],
       ['doubleCompareStore', { mode: 'cpu', id, index: 0, expect: 3, index2: 5, expect2: 8, newv: 1 }, OP_COMPARE_FAILED],

@@ -59,7 +59,7 @@ describe('a user write to an ID field in v2 mode', () => {
         }
         expect(err).toMatchObject({ name: 'FatalSignalError', signal: 'SIGSEGV' });
         expect((err as Error).message).toMatch(/modified a read-only rseq field \(7\.0 optimised v2 mode\)/);
-        expect(() => b.add('cpu', 0, new BigInt64Array(8), 0, 1)).toThrow(/simulated SIGSEGV/);
+        expect(() => b.section('add', { mode: 'cpu', id: 0, words: new BigInt64Array(8), index: 0, count: 1 })).toThrow(/simulated SIGSEGV/);
       });
     }
   }

@@ -15,7 +15,7 @@ if (kind === 'counter') {
   for (let i = 0; i < reps; i++) {
     for (;;) {
       const id = b.currentId(mode);
-      if (b.add(mode, id, words, id, 1) === 0) break;
+      if (b.section('add', { mode, id, words, index: id, count: 1 }) === 0) break;
     }
     out.committed++;
   }
@@ -27,7 +27,7 @@ if (kind === 'counter') {
     const bank = Number(Atomics.load(words, 0));
     const idx = 8 + bank * slots + id;
     const e = Number(Atomics.load(words, idx));
-    if (b.doubleCompareStore(mode, id, words, idx, e, 0, bank, e + 1) === 0) {
+    if (b.section('doubleCompareStore', { mode, id, words, index: idx, expect: e, index2: 0, expect2: bank, newv: e + 1 }) === 0) {
       out.committed++;
       i++;
     }
