@@ -25,7 +25,7 @@ namespace rseq_native {
 
 constexpr size_t kMaxOpArgs = 12;
 
-// One call: the operation's name in messages (PerCpuOps' method name, as
+// One call: the operation's name in messages (its name for Backend.section, as
 // `add`) and its arguments; missing ones read as undefined.
 struct OpArgs {
   napi_env env;

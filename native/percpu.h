@@ -7,8 +7,9 @@
 // status. It is what the addon calls; the arch headers can also be used
 // directly (the stress test does, with delay injection compiled in).
 //
-// Semantics follow src/contract/backend.ts (PerCpuOps): every operation is a single
-// attempt; the caller read its id (cpu_id or mm_cid), chose its slots from it
+// Semantics follow src/contract/backend.ts (PerCpuOps.section, the arguments by name in
+// src/contract/sections.ts, in the order the functions here take them): every operation
+// is a single attempt; the caller read its id (cpu_id or mm_cid), chose its slots from it
 // and passes it in; MOVED means the id no longer matched when the section
 // started, ABORTED that the kernel interrupted it, COMPARE_FAILED that a
 // comparison failed. Nothing is committed unless the result is COMMITTED
