@@ -537,12 +537,11 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
       const locks = SharedSectionLocks.within(words.buffer as SharedArrayBuffer, layout.locks * 8, layout.slots);
       const region = sectionRegion(words, layout, {
         currentId: () => backend.currentId(mode),
-        storeIfEqual: (id, index, expect, newv) => attempt('storeIfEqual', { mode, id, index, expect, newv }, words, undefined, undefined, locks).status,
-        speculativeStoreCommit: (id, index, expect, index2, newv2, newv) =>
-          attempt('speculativeStoreCommit', { mode, id, index, expect, index2, newv2, newv, release: true }, words, undefined, undefined, locks).status,
-        copyCommit: (id, index, expect, dst, dstOffset, src, srcOffset, length, newv, release) =>
-          attempt('copyCommit', { mode, id, index, expect, dstOffset, srcOffset, length, newv, release }, words, dst, src, locks).status,
-        listPop: (id, head, next, count, empty) => attempt('listPop', { mode, id, head, next, count, empty }, words, undefined, undefined, locks).value,
+        section: (op, args) => {
+          const { dst, src } = args as Partial<CopyOperands>;
+          const result = attempt(op, { ...args, mode } as unknown as SectionFields[typeof op], words, dst, src, locks);
+          return op === 'listPop' ? result.value : result.status;
+        },
       });
       return {
         ...region,

@@ -22,17 +22,21 @@ import {
   REGION_OVERFLOW,
   REGION_RETRY,
   type BoundRegion,
-  type OpStatus,
 } from './backend.js';
 import { EMPTY, HEADER_WORDS, LOCKED, TAKEN, type Layout } from './layout.js';
+import type { SectionArgs } from './sections.js';
+
+/** The sections a structure's operations are made of. */
+export type RegionOp = 'storeIfEqual' | 'speculativeStoreCommit' | 'copyCommit' | 'listPop';
+
+/** A section's named arguments (sections.ts) but its mode and words: the region's. */
+export type RegionSectionArgs<N extends RegionOp> = Omit<SectionArgs[N], 'mode' | 'words'>;
 
 /** One attempt of each section, in the region's mode, on its words. */
 export interface RegionSections {
   currentId(): number;
-  storeIfEqual(id: number, index: number, expect: number, newv: number): OpStatus;
-  speculativeStoreCommit(id: number, index: number, expect: number, index2: number, newv2: number, newv: number): OpStatus;
-  copyCommit(id: number, index: number, expect: number, dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, length: number, newv: number, release: boolean): OpStatus;
-  listPop(id: number, head: number, next: number, count: number, empty: number): number;
+  /** As Backend.section: an OpStatus, or for listPop the popped index or minus an OpStatus. */
+  section<N extends RegionOp>(op: N, args: RegionSectionArgs<N>): number;
 }
 
 const MAX_ATTEMPTS = 2 ** 16;
@@ -76,8 +80,8 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
       if (k === 0) return 0;
       const stack = (word + 1) * 8 + (push ? e : e - k) * recordSize;
       const status = push
-        ? s.copyCommit(id, word, e, bytes, stack, records, 0, k * recordSize, e + k, true)
-        : s.copyCommit(id, word, e, records, 0, bytes, stack, k * recordSize, e - k, false);
+        ? s.section('copyCommit', { id, index: word, expect: e, dst: bytes, dstOffset: stack, src: records, srcOffset: 0, length: k * recordSize, newv: e + k, release: true })
+        : s.section('copyCommit', { id, index: word, expect: e, dst: records, dstOffset: 0, src: bytes, srcOffset: stack, length: k * recordSize, newv: e - k, release: false });
       if (status === OP_COMMITTED) return k;
     }
     return -REGION_RETRY;
@@ -98,7 +102,7 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
         const v = load(w);
         const sum = v + n;
         if (sum > WORD_GUARD || sum < -WORD_GUARD || !(v <= WORD_GUARD && v >= -WORD_GUARD)) return REGION_OVERFLOW;
-        if (s.storeIfEqual(id, w, v, sum) === OP_COMMITTED) return undefined;
+        if (s.section('storeIfEqual', { id, index: w, expect: v, newv: sum }) === OP_COMMITTED) return undefined;
       }
       return REGION_RETRY;
     },
@@ -119,7 +123,7 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
         const id = slotId();
         if (id < 0) return -REGION_BAD_ID;
         const head = slotWord(id);
-        const got = s.listPop(id, head, layout.tail, size, EMPTY);
+        const got = s.section('listPop', { id, head, next: layout.tail, count: size, empty: EMPTY });
         if (got >= 0) {
           Atomics.store(words, layout.tail + got, BigInt(TAKEN));
           return got;
@@ -155,7 +159,7 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
           status = REGION_CORRUPT;
           break;
         }
-        if (s.speculativeStoreCommit(id, head, h, link, h, i) === OP_COMMITTED) return undefined;
+        if (s.section('speculativeStoreCommit', { id, index: head, expect: h, index2: link, newv2: h, newv: i, release: true }) === OP_COMMITTED) return undefined;
       }
       Atomics.store(words, link, BigInt(TAKEN));
       return status;

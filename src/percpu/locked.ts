@@ -18,7 +18,7 @@ import * as wt from 'node:worker_threads';
 import { OP_BAD_INDEX, OP_COMMITTED, OP_COMPARE_FAILED, OP_MOVED, type BoundRegion, type OpStatus } from '../contract/backend.js';
 import type { Layout } from '../contract/layout.js';
 import { lockToken, SharedSectionLocks } from '../contract/section-locks.js';
-import { sectionRegion } from '../contract/section-region.js';
+import { sectionRegion, type RegionSectionArgs } from '../contract/section-region.js';
 
 export function lockedRegion(words: BigInt64Array, layout: Layout, currentId: () => number): BoundRegion {
   const locks = SharedSectionLocks.within(words.buffer as SharedArrayBuffer, layout.locks * 8, layout.slots);
@@ -36,34 +36,46 @@ export function lockedRegion(words: BigInt64Array, layout: Layout, currentId: ()
   const load = (i: number): bigint => Atomics.load(words, i);
   const region = sectionRegion(words, layout, {
     currentId,
-    storeIfEqual: (id, index, expect, newv) =>
-      attempt<OpStatus>(id, OP_MOVED, () => {
-        if (load(index) !== BigInt(expect)) return OP_COMPARE_FAILED;
-        Atomics.store(words, index, BigInt(newv));
-        return OP_COMMITTED;
-      }),
-    speculativeStoreCommit: (id, index, expect, index2, newv2, newv) =>
-      attempt<OpStatus>(id, OP_MOVED, () => {
-        if (load(index) !== BigInt(expect)) return OP_COMPARE_FAILED;
-        Atomics.store(words, index2, BigInt(newv2));
-        Atomics.store(words, index, BigInt(newv));
-        return OP_COMMITTED;
-      }),
-    copyCommit: (id, index, expect, dst, dstOffset, src, srcOffset, length, newv) =>
-      attempt<OpStatus>(id, OP_MOVED, () => {
-        if (load(index) !== BigInt(expect)) return OP_COMPARE_FAILED;
-        dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
-        Atomics.store(words, index, BigInt(newv));
-        return OP_COMMITTED;
-      }),
-    listPop: (id, head, next, count, empty) =>
-      attempt<number>(id, -OP_MOVED, () => {
-        const r = load(head);
-        if (r === BigInt(empty)) return -OP_COMPARE_FAILED;
-        if (BigInt.asUintN(64, r) >= BigInt(count)) return -OP_BAD_INDEX;
-        Atomics.store(words, head, load(next + Number(r)));
-        return Number(r);
-      }),
+    section: (op, args) => {
+      switch (op) {
+        case 'storeIfEqual': {
+          const { id, index, expect, newv } = args as RegionSectionArgs<'storeIfEqual'>;
+          return attempt<OpStatus>(id, OP_MOVED, () => {
+            if (load(index) !== BigInt(expect)) return OP_COMPARE_FAILED;
+            Atomics.store(words, index, BigInt(newv));
+            return OP_COMMITTED;
+          });
+        }
+        case 'speculativeStoreCommit': {
+          const { id, index, expect, index2, newv2, newv } = args as RegionSectionArgs<'speculativeStoreCommit'>;
+          return attempt<OpStatus>(id, OP_MOVED, () => {
+            if (load(index) !== BigInt(expect)) return OP_COMPARE_FAILED;
+            Atomics.store(words, index2, BigInt(newv2));
+            Atomics.store(words, index, BigInt(newv));
+            return OP_COMMITTED;
+          });
+        }
+        case 'copyCommit': {
+          const { id, index, expect, dst, dstOffset, src, srcOffset, length, newv } = args as RegionSectionArgs<'copyCommit'>;
+          return attempt<OpStatus>(id, OP_MOVED, () => {
+            if (load(index) !== BigInt(expect)) return OP_COMPARE_FAILED;
+            dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
+            Atomics.store(words, index, BigInt(newv));
+            return OP_COMMITTED;
+          });
+        }
+        default: {
+          const { id, head, next, count, empty } = args as RegionSectionArgs<'listPop'>;
+          return attempt<number>(id, -OP_MOVED, () => {
+            const r = load(head);
+            if (r === BigInt(empty)) return -OP_COMPARE_FAILED;
+            if (BigInt.asUintN(64, r) >= BigInt(count)) return -OP_BAD_INDEX;
+            Atomics.store(words, head, load(next + Number(r)));
+            return Number(r);
+          });
+        }
+      }
+    },
   });
   return {
     ...region,
