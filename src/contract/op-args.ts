@@ -215,8 +215,8 @@ export function checkOpArgs(op: OpName, args: readonly unknown[], lengths?: Oper
  */
 export function checkSectionArgs<N extends OpName>(op: N, args: SectionArgs[N] | SectionFields[N], lengths?: OperandLengths): void {
   const spec = Object.hasOwn(OP_ARGS, op) ? OP_ARGS[op] : undefined;
-  if (spec === undefined) throw typeError(`rseq: no critical section named ${String(op)}`);
-  if (typeof args !== 'object' || args === null) throw typeError(`rseq: ${op}: the arguments must be an object, not ${describe(args, false)}`);
+  if (spec === undefined) throw typeError(`section: no critical section named ${JSON.stringify(String(op))}`);
+  if (typeof args !== 'object' || args === null) throw typeError(`${op}: the arguments must be an object, not ${describe(args, false)}`);
   const named = args as unknown as Readonly<Record<string, unknown>>;
   checkOpArgs(op, spec.map((a) => named[a.name]), lengths);
 }
