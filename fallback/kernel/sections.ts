@@ -13,19 +13,7 @@
  * scheduler, the tests) and against real typed arrays (the host backend,
  * fallback/backend.ts).
  */
-export { checkMode, checkSectionArgs, SECTION_NAMES } from './section-args.js';
-export type {
-  AddFields,
-  CommonArgs,
-  CopyCommitFields,
-  DoubleCompareStoreFields,
-  ListPopFields,
-  OperandLengths,
-  SectionFields,
-  SectionName,
-  SpeculativeStoreCommitFields,
-  StoreIfEqualFields,
-} from './section-args.js';
+export * from './section-args.js';
 export { simulatedMemory } from './section-memory.js';
 export type { SectionMemory, SimArray, StoreKind } from './section-memory.js';
 export { ADD, COPY_COMMIT, DOUBLE_COMPARE_STORE, LIST_POP, PROGRAMS, SPECULATIVE_STORE_COMMIT, STORE_IF_EQUAL } from './section-programs.js';
