@@ -77,6 +77,16 @@ function checkSignature(memory: SimMemory, reg: RseqRegistration, abortIp: bigin
  * then an IP outside the section clears rseq_cs, and an IP inside
  * restarts at abort_ip unless rseq_need_restart() says otherwise.
  */
+/** The abort: the signature before abort_ip checked, rseq_cs cleared, the thread resumed at abort_ip. */
+function abortTo(memory: SimMemory, t: ThreadState, reg: RseqRegistration, abortIp: bigint): CsOutcome | Fatal {
+  const bad = checkSignature(memory, reg, abortIp);
+  if (bad) return bad;
+  const cleared = clearRseqCs(memory, reg);
+  if (cleared) return cleared;
+  t.regs.ip = abortIp;
+  return 'aborted';
+}
+
 export function evaluateCsFull(k: KernelState, t: ThreadState, reg: RseqRegistration, events: number): CsOutcome | Fatal {
   const ptr = readRseqCs(k.memory, reg);
   if (typeof ptr !== 'bigint') return ptr;
@@ -168,23 +178,13 @@ export function evaluateCsFast(k: KernelState, t: ThreadState, reg: RseqRegistra
       }
       const head = read(0n);
       if (head !== 0n) return { fatal: `rseq_cs version/flags 0x${head.toString(16)} are not 0 (rseq_debug)` };
-      const bad = checkSignature(k.memory, reg, abortIp);
-      if (bad) return bad;
-      const cleared = clearRseqCs(k.memory, reg);
-      if (cleared) return cleared;
-      t.regs.ip = abortIp;
-      return 'aborted';
+      return abortTo(k.memory, t, reg, abortIp);
     }
     const start = read(8n);
     const offset = read(16n);
     const abortIp = read(24n);
     if (u64(ip - start) >= offset) return clearRseqCs(k.memory, reg) ?? 'cleared';
-    const bad = checkSignature(k.memory, reg, abortIp);
-    if (bad) return bad;
-    const cleared = clearRseqCs(k.memory, reg);
-    if (cleared) return cleared;
-    t.regs.ip = abortIp;
-    return 'aborted';
+    return abortTo(k.memory, t, reg, abortIp);
   } catch (e) {
     if (!(e instanceof MemoryFault)) throw e;
     return { fatal: `fault reading the rseq_cs descriptor at 0x${e.addr.toString(16)}` };
