@@ -14,25 +14,31 @@ import { DEV_ADDON, DIST_ENTRY, ROOT, SHIPPED_ADDON, lastJson, requireDevAddon, 
 const CHILD = path.join(ROOT, 'test', 'helpers', 'child-report.cjs');
 const CLI = path.join(ROOT, 'bin', 'rseq.js');
 
+/** What only the development addon exports (bench/native/bench.cc). */
+const BENCH_FUNCTIONS = ['benchCall', 'benchCallData', 'benchLoop'];
+
 interface Exports {
-  benchLoop: string;
+  /** typeof each of BENCH_FUNCTIONS, in that order. */
+  bench: string[];
   exports: string[];
 }
 
 function exportsOf(file: string): Exports {
   return lastJson<Exports>(
-    runNode(['-e', 'const a = require(process.argv[1]); console.log(JSON.stringify({ benchLoop: typeof a.benchLoop, exports: Object.keys(a).sort() }))', file]),
+    runNode(
+      ['-e', 'const a = require(process.argv[1]); const names = JSON.parse(process.argv[2]); console.log(JSON.stringify({ bench: names.map((n) => typeof a[n]), exports: Object.keys(a).sort() }))', file, JSON.stringify(BENCH_FUNCTIONS)],
+    ),
   );
 }
 
 describe.skipIf(skipNative)('the shipped addon and the development addon', () => {
-  it('the shipped addon has no benchLoop; the development addon is the same API plus benchLoop', () => {
+  it('the shipped addon has no bench functions; the development addon is the same API plus them', () => {
     requireDevAddon();
     const shipped = exportsOf(SHIPPED_ADDON);
     const dev = exportsOf(DEV_ADDON);
-    expect(shipped.benchLoop).toBe('undefined');
-    expect(dev.benchLoop).toBe('function');
-    expect(dev.exports.filter((k) => k !== 'benchLoop')).toEqual(shipped.exports);
+    expect(shipped.bench).toEqual(BENCH_FUNCTIONS.map(() => 'undefined'));
+    expect(dev.bench).toEqual(BENCH_FUNCTIONS.map(() => 'function'));
+    expect(dev.exports.filter((k) => !BENCH_FUNCTIONS.includes(k))).toEqual(shipped.exports);
   });
 
   it('the shipped addon ignores the test hook RSEQ_NO_EXTERNAL_BUFFER', () => {
