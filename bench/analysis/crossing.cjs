@@ -15,6 +15,8 @@
 //   region push + pop        the buffer's bound region, a 16-byte record each way, no JS copy
 //   region take + give       the pool's bound region
 //   Atomics.add Int32        fixed index (path 'rseq''s target's reference)
+//   16-byte record, bytes    a record copied in and out byte by byte (JS)
+//   16-byte record, words    the same through Int32 words, as PerCpuBuffer copies a small record
 const { runAlternating } = require('../lib/micro.cjs');
 const { fmt, table } = require('../lib/stats.cjs');
 const { analysisSetup } = require('../lib/analysis.cjs');
@@ -40,8 +42,13 @@ const ctx = {
   bufferRegion: buffer.region,
   poolRegion: pool.region,
   i32: new Int32Array(new SharedArrayBuffer(64)),
+  record: new Uint8Array(16).fill(0xa5),
+  out: new Uint8Array(16),
+  staging: new Uint8Array(new ArrayBuffer(16)),
+  staging32: null,
   sink: 0,
 };
+ctx.staging32 = new Int32Array(ctx.staging.buffer);
 
 const list = [
   { id: 'call', label: 'benchCall()', setup: 'const f = ctx.call;', body: 'f();' },
@@ -51,6 +58,18 @@ const list = [
   { id: 'push-pop', label: 'region push + pop', setup: 'const r = ctx.bufferRegion;', body: 'if (r.push() === undefined && r.pop() === undefined) sink++;' },
   { id: 'take-give', label: 'region take + give', setup: 'const r = ctx.poolRegion; const a = r.args;', body: 'const k = r.take(); if (k >= 0) { a[0] = k; if (r.give() === undefined) sink++; }' },
   { id: 'i32', label: 'Atomics.add Int32 (fixed index)', setup: 'const a = ctx.i32;', body: 'Atomics.add(a, 0, 1);' },
+  {
+    id: 'copy-bytes',
+    label: '16-byte record in and out, bytes',
+    setup: 'const s = ctx.record, d = ctx.staging, o = ctx.out;',
+    body: 'for (let k = 0; k < 16; k++) d[k] = s[k]; for (let k = 0; k < 16; k++) o[k] = d[k];',
+  },
+  {
+    id: 'copy-words',
+    label: '16-byte record in and out, Int32 words',
+    setup: 'const s = ctx.record, w = ctx.staging32, o = ctx.out;',
+    body: 'for (let j = 0, k = 0; j < 4; j++, k += 4) w[j] = s[k] | (s[k + 1] << 8) | (s[k + 2] << 16) | (s[k + 3] << 24); for (let j = 0, k = 0; j < 4; j++, k += 4) { const v = w[j]; o[k] = v; o[k + 1] = v >> 8; o[k + 2] = v >> 16; o[k + 3] = v >> 24; }',
+  },
 ];
 
 const res = runAlternating(list, ctx, { rounds, targetMs: ms });
