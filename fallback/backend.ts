@@ -264,7 +264,8 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
 
   /**
    * One attempt of a section on this thread, under the lock of its id, with
-   * the host abort policy (see the module comment).
+   * the host abort policy (see the module comment). The caller has checked
+   * the arguments (checkSectionArgs), once.
    */
   function attempt<N extends SectionName>(
     name: N,
@@ -274,7 +275,6 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
     src?: Uint8Array,
     locks: SharedSectionLocks = processLocks,
   ): SectionResult {
-    checkSectionArgs(name, args, { words: words.length, dst: dst?.length, src: src?.length });
     needMmCid(args.mode);
     const t = ensureThread();
     const reg = requireRegistration(t);
@@ -539,7 +539,9 @@ export function createSimulatorBackend(options: SimulatorBackendOptions = {}): S
         currentId: () => backend.currentId(mode),
         section: (op, args) => {
           const { dst, src } = args as Partial<CopyOperands>;
-          const result = attempt(op, { ...args, mode } as unknown as SectionFields[typeof op], words, dst, src, locks);
+          const fields = { ...args, mode } as unknown as SectionFields[typeof op];
+          checkSectionArgs(op, fields, { words: words.length, dst: dst?.length, src: src?.length });
+          const result = attempt(op, fields, words, dst, src, locks);
           return op === 'listPop' ? result.value : result.status;
         },
       });
