@@ -23,6 +23,7 @@ import {
   REGION_RETRY,
   type BoundRegion,
 } from './backend.js';
+import { REGION_LAYOUT } from './abi.js';
 import { EMPTY, HEADER_WORDS, LOCKED, TAKEN, type Layout } from './layout.js';
 import type { SectionArgs } from './sections.js';
 
@@ -40,8 +41,8 @@ export interface RegionSections {
 }
 
 const MAX_ATTEMPTS = 2 ** 16;
-/** native/region.h kRegionWordGuard. */
-const WORD_GUARD = 2 ** 44;
+/** A counter's word stays within +-WORD_GUARD (the table's; native/region.h has it from there too). */
+const WORD_GUARD = REGION_LAYOUT.wordGuard;
 
 export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSections): Omit<BoundRegion, 'fence'> {
   const bytes = new Uint8Array(words.buffer);
