@@ -99,7 +99,7 @@ async function main() {
     const report = path.join(RESULTS, `vitest-${major}.json`);
     const log = path.join(RESULTS, `node-${major}.log`);
     fs.rmSync(report, { force: true });
-    const row = { major, version: null, node: null, passed: 0, failed: 0, skipped: 0, seconds: 0, status: null, problem: null, brokenFiles: [] };
+    const row = { major, version: null, node: null, passed: 0, failed: 0, skipped: 0, seconds: 0, status: null, problem: null, brokenFiles: [], failedTests: [] };
     rows.push(row);
     const t0 = process.hrtime.bigint();
     let node;
@@ -143,6 +143,16 @@ async function main() {
       row.failed = vitest.numFailedTests + brokenFiles.length;
       row.skipped = vitest.numPendingTests + vitest.numTodoTests;
       row.brokenFiles = brokenFiles.map((f) => path.relative(ROOT, f.name));
+      // Each failed test by file and name, with its message's first line, so that
+      // the end of CI's output says which test failed and why.
+      row.failedTests = [];
+      for (const f of vitest.testResults || []) {
+        for (const a of f.assertionResults || []) {
+          if (a.status !== 'failed') continue;
+          const why = String((a.failureMessages || [])[0] ?? '').split('\n')[0].slice(0, 300);
+          row.failedTests.push(`${path.relative(ROOT, f.name)} > ${a.fullName ?? a.title}: ${why}`);
+        }
+      }
     }
     if (r.timedOut) row.problem = `killed after the ${DEADLINE_MS / 1000} s deadline`;
     else if (r.error) row.problem = `npm did not start: ${r.error}`;
@@ -151,6 +161,7 @@ async function main() {
     if (row.problem && (r.timedOut || row.failed === 0)) row.failed += 1;
     if (row.brokenFiles && row.brokenFiles.length) console.log(`ci: node ${row.version}: failed outside its tests: ${row.brokenFiles.join(', ')}`);
     if (row.problem) console.log(`ci: node ${row.version}: ${row.problem}`);
+    for (const t of row.failedTests ?? []) console.log(`ci: node ${row.version}: failed ${t}`);
     console.log(`ci: node ${row.version}: ${row.passed} passed, ${row.failed} failed${row.skipped ? `, ${row.skipped} skipped` : ''} in ${row.seconds} s`);
   }
   fs.writeFileSync(path.join(RESULTS, 'node-majors.json'), `${JSON.stringify(rows, null, 2)}\n`);
