@@ -97,11 +97,6 @@ PrepareError op_prepare(IdMode mode, OpContext* ctx) {
   return PrepareError::None;
 }
 
-uint32_t op_current_id(const OpContext& ctx) {
-  const volatile uint32_t* p = is_cpu_mode(ctx) ? &ctx.area->cpu_id : &ctx.area->mm_cid;
-  return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
 int op_add(const OpContext& ctx, uint32_t id, int64_t* v, int64_t n) {
   int s = is_cpu_mode(ctx) ? rseq_arch::op_add<kCpu>(ctx.area, id, v, n)
                            : rseq_arch::op_add<kCid>(ctx.area, id, v, n);

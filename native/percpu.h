@@ -69,7 +69,11 @@ PrepareError op_prepare(IdMode mode, OpContext* ctx);
 bool mode_available(IdMode mode);
 
 // The calling thread's id in `mode`, read from its area (relaxed load).
-uint32_t op_current_id(const OpContext& ctx);
+// Inline: every region operation reads it first, once per attempt.
+inline uint32_t op_current_id(const OpContext& ctx) {
+  const volatile uint32_t* p = ctx.mode == IdMode::CpuId ? &ctx.area->cpu_id : &ctx.area->mm_cid;
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
 
 // The operations (RSEQ_OP_* statuses of arch/common.h).
 int op_add(const OpContext& ctx, uint32_t id, int64_t* v, int64_t count);

@@ -139,7 +139,9 @@ int64_t region_pool_take(Region& r) {
     // The section checks the head against EMPTY and [0, size) before it reads next[head].
     int64_t got = op_list_pop(r.ctx, static_cast<uint32_t>(id), head, next, r.layout.size, kRegionEmpty);
     if (got >= 0) {
-      __atomic_store_n(next + got, kRegionTaken, __ATOMIC_SEQ_CST);
+      // A release store (a plain store on x86): got is off every list, so only a
+      // give of got, which must happen after this take, ever compares next[got].
+      __atomic_store_n(next + got, kRegionTaken, __ATOMIC_RELEASE);
       return got;
     }
     if (got == -RSEQ_OP_COMPARE_FAILED) return -REGION_EMPTY;
