@@ -50,14 +50,20 @@ export class PerCpuPool extends PerCpuBase {
     return adopt('pool', buffer, () => new PerCpuPool(undefined as unknown as PerCpuPoolOptions));
   }
 
-  /** Deals the indices round-robin over the ids the creating thread can have (its allowed CPUs). */
+  /**
+   * Deals the indices over the ids the creating thread can have (its allowed
+   * CPUs) in contiguous blocks: each id's indices are neighbours, so take and
+   * give on one CPU write next[] words that another CPU's rarely share a
+   * cache line with (dealt round-robin, every line of next[] was written from
+   * every CPU).
+   */
   #fill(): void {
     const allowed = backend().getAffinity();
     const ids = this.mode === 'cpu' ? allowed.filter((c) => c < this.slots) : [...Array(Math.min(allowed.length, this.slots)).keys()];
     for (let s = 0; s < this.slots; s++) Atomics.store(this.words, this.slotWord(s), BigInt(EMPTY));
     // Build each list back to front so that it pops in ascending order.
     for (let i = this.size - 1; i >= 0; i--) {
-      const head = this.slotWord(ids[i % ids.length]!);
+      const head = this.slotWord(ids[Math.floor((i * ids.length) / this.size)]!);
       Atomics.store(this.words, this.#next + i, Atomics.load(this.words, head));
       Atomics.store(this.words, head, BigInt(i));
     }
@@ -65,22 +71,25 @@ export class PerCpuPool extends PerCpuBase {
 
   /** An index from the calling CPU's list, else from another CPU's, else null when the pool is empty. */
   take(): number | null {
-    const r = this.region.take();
-    return r >= 0 ? r : this.#takeSlow(r);
+    const r = this.region;
+    const s = r.take();
+    return s === undefined ? r.args[0]! : this.#takeSlow(s);
   }
 
-  /** take() after its first attempt gave status -r. */
-  #takeSlow(r: number): number | null {
+  /** take() after its first attempt gave status s. */
+  #takeSlow(s: number): number | null {
+    const r = this.region;
     const wait = newWait();
     for (;;) {
-      if (r === -REGION_EMPTY) {
+      if (s === REGION_EMPTY) {
         const stolen = this.#steal();
         if (stolen !== undefined) return stolen;
         // an index came back to this CPU's list meanwhile: look again
-      } else if (r === -REGION_LOCKED) this.waitOwnSlot(0, wait);
-      else if (r !== -REGION_RETRY) this.fail('take', -r);
-      r = this.region.take();
-      if (r >= 0) return r;
+      } else if (s === REGION_LOCKED) this.waitOwnSlot(0, wait);
+      else if (s !== REGION_RETRY) this.fail('take', s);
+      const next = r.take();
+      if (next === undefined) return r.args[0]!;
+      s = next;
     }
   }
 
