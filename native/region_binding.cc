@@ -172,9 +172,14 @@ napi_value Many(napi_env env, napi_callback_info info) {
 int64_t PushManyMove(Region& r, uint8_t* records, uint64_t n) { return region_buffer_push_many(r, records, n); }
 int64_t PopManyMove(Region& r, uint8_t* records, uint64_t n) { return region_buffer_pop_many(r, records, n); }
 
+// undefined with the index in args[0] when it took one (no number made), else the status.
 napi_value Take(napi_env env, napi_callback_info info) {
   Bound* b = GetBound(env, info);
-  return b == nullptr ? nullptr : Int(env, region_pool_take(b->region));
+  if (b == nullptr) return nullptr;
+  int64_t got = region_pool_take(b->region);
+  if (got < 0) return Int(env, -got);
+  b->args[0] = static_cast<double>(got);  // below 2^31 (kRegionMaxPoolSize): exact in a double
+  return nullptr;
 }
 
 napi_value Give(napi_env env, napi_callback_info info) {

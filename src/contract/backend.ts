@@ -201,7 +201,7 @@ export interface BoundRegion {
   readonly crossing?: 'napi' | 'ffi';
   /** 'ffi': the region's handle in the addon's table (native/region_ffi.h). */
   readonly handle?: number;
-  /** Arguments: args[0] is add's amount and give's index. */
+  /** Arguments and results: args[0] is add's amount, give's index and the index take() took. */
   readonly args: Float64Array;
   /** One record (buffer regions): push and pop use it when they are given none. */
   readonly record: Uint8Array;
@@ -222,8 +222,13 @@ export interface BoundRegion {
   pushMany(records: Uint8Array): number;
   /** Buffer, a batch in one section: up to into.length / recordSize records off this CPU's stack top into `into`, bottom first. The number taken, or minus a status. */
   popMany(into: Uint8Array): number;
-  /** Pool: an index from this CPU's list (>= 0), or minus a status (-REGION_EMPTY: the list is empty). */
-  take(): number;
+  /**
+   * Pool: an index from this CPU's list into args[0]. Undefined when it took
+   * one, else a status (REGION_EMPTY: the list is empty). The index comes back
+   * through args, not as the return value: a number made by the addon costs a
+   * native call about 9 ns more here (bench/analysis/crossing.cjs).
+   */
+  take(): number | undefined;
   /** Pool: index args[0], which this thread took, onto this CPU's list. Undefined when it committed, else a status. */
   give(): number | undefined;
   /**

@@ -119,24 +119,25 @@ export function sectionRegion(words: BigInt64Array, layout: Layout, s: RegionSec
     popMany(into: Uint8Array): number {
       return stackMove(into, false);
     },
-    take(): number {
+    take(): number | undefined {
       for (let a = 0; a < MAX_ATTEMPTS; a++) {
         const id = slotId();
-        if (id < 0) return -REGION_BAD_ID;
+        if (id < 0) return REGION_BAD_ID;
         const head = slotWord(id);
         const got = s.section('listPop', { id, head, next: layout.tail, count: size, empty: EMPTY });
         if (got >= 0) {
           Atomics.store(words, layout.tail + got, BigInt(TAKEN));
-          return got;
+          args[0] = got;
+          return undefined;
         }
-        if (got === -OP_COMPARE_FAILED) return -REGION_EMPTY;
+        if (got === -OP_COMPARE_FAILED) return REGION_EMPTY;
         if (got === -OP_BAD_INDEX) {
           const h = load(head);
-          if (h >= LOCKED) return -REGION_LOCKED;
-          if (h !== EMPTY && !(h >= 0 && h < size)) return -REGION_CORRUPT;
+          if (h >= LOCKED) return REGION_LOCKED;
+          if (h !== EMPTY && !(h >= 0 && h < size)) return REGION_CORRUPT;
         }
       }
-      return -REGION_RETRY;
+      return REGION_RETRY;
     },
     give(): number | undefined {
       const i = integerArg(0, Number.MAX_SAFE_INTEGER);

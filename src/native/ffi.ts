@@ -137,7 +137,12 @@ export function ffiRegion(region: NapiRegion, calls: FfiCalls, fence: (cpu: numb
     },
     pushMany: region.pushMany,
     popMany: region.popMany,
-    take: () => take(h),
+    take() {
+      const v = take(h);
+      if (v < 0) return -v;
+      region.args[0] = v;
+      return undefined;
+    },
     give() {
       const s = give(h);
       return s === 0 ? undefined : s;
