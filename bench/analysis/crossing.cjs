@@ -10,6 +10,8 @@
 //   benchCall()              an N-API call that does nothing (development addon)
 //   benchCallData()          the same, reading its data pointer, as every
 //                            bound-region operation does
+//   benchCallInt()           benchCallData() returning a number (what take()
+//                            saves by leaving its index in the region's args)
 //   region.add()             the counter's bound region, one add section, args[0] set by JS
 //   counter.add(1)           PerCpuCounter.add, path 'rseq' (the region call and its checks)
 //   region push + pop        the buffer's bound region, a 16-byte record each way, no JS copy
@@ -17,9 +19,18 @@
 //   Atomics.add Int32        fixed index (path 'rseq''s target's reference)
 //   16-byte record, bytes    a record copied in and out byte by byte (JS)
 //   16-byte record, words    the same through Int32 words, as PerCpuBuffer copies a small record
+//   new Uint8Array(16)       the record pop() returns (the lock stack's slice() makes one too)
+//   PerCpuBuffer push + pop  and the lock stack's, and PerCpuPool take + give and the lock free
+//   ...                      list's (bench/lib/lockstack.cjs, lockpool.cjs): the one-thread targets
+//
+// After the table, the floor of each one-thread target from this run's rows:
+// what PerCpuBuffer push + pop and PerCpuPool take + give cannot go below
+// through N-API, against half of the lock contender's time (the 2x target).
 const { runAlternating } = require('../lib/micro.cjs');
 const { fmt, table } = require('../lib/stats.cjs');
 const { analysisSetup } = require('../lib/analysis.cjs');
+const { LockedStack } = require('../lib/lockstack.cjs');
+const { LockedPool } = require('../lib/lockpool.cjs');
 
 const { pkg, addonPath, rounds, ms } = analysisSetup('crossing', { rounds: 9, ms: 40 });
 const { PerCpuCounter, PerCpuBuffer, PerCpuPool } = pkg;
@@ -37,6 +48,11 @@ pool.give(pool.take());
 const ctx = {
   call: addon.benchCall,
   callData: addon.benchCallData,
+  callInt: addon.benchCallInt,
+  buffer,
+  pool,
+  lockStack: LockedStack.create(16, 64),
+  lockPool: LockedPool.create(64),
   counter,
   counterRegion: counter.region,
   bufferRegion: buffer.region,
@@ -53,10 +69,11 @@ ctx.staging32 = new Int32Array(ctx.staging.buffer);
 const list = [
   { id: 'call', label: 'benchCall()', setup: 'const f = ctx.call;', body: 'f();' },
   { id: 'call-data', label: 'benchCallData()', setup: 'const f = ctx.callData;', body: 'f();' },
+  { id: 'call-int', label: 'benchCallInt()', setup: 'const f = ctx.callInt;', body: 'sink += f();' },
   { id: 'region-add', label: 'region.add()', setup: 'const r = ctx.counterRegion; const a = r.args; a[0] = 1;', body: 'if (r.add() !== undefined) sink++;' },
   { id: 'counter-add', label: "counter.add(1), path 'rseq'", setup: 'const c = ctx.counter;', body: 'c.add(1);' },
   { id: 'push-pop', label: 'region push + pop', setup: 'const r = ctx.bufferRegion;', body: 'if (r.push() === undefined && r.pop() === undefined) sink++;' },
-  { id: 'take-give', label: 'region take + give', setup: 'const r = ctx.poolRegion; const a = r.args;', body: 'const k = r.take(); if (k >= 0) { a[0] = k; if (r.give() === undefined) sink++; }' },
+  { id: 'take-give', label: 'region take + give', setup: 'const r = ctx.poolRegion; const a = r.args;', body: 'if (r.take() === undefined && r.give() === undefined) sink++;' },
   { id: 'i32', label: 'Atomics.add Int32 (fixed index)', setup: 'const a = ctx.i32;', body: 'Atomics.add(a, 0, 1);' },
   {
     id: 'copy-bytes',
@@ -70,6 +87,11 @@ const list = [
     setup: 'const s = ctx.record, w = ctx.staging32, o = ctx.out;',
     body: 'for (let j = 0, k = 0; j < 4; j++, k += 4) w[j] = s[k] | (s[k + 1] << 8) | (s[k + 2] << 16) | (s[k + 3] << 24); for (let j = 0, k = 0; j < 4; j++, k += 4) { const v = w[j]; o[k] = v; o[k + 1] = v >> 8; o[k + 2] = v >> 16; o[k + 3] = v >> 24; }',
   },
+  { id: 'alloc16', label: 'new Uint8Array(16)', setup: '', body: 'sink += new Uint8Array(16).length;' },
+  { id: 'buffer', label: 'PerCpuBuffer push + pop', setup: 'const b = ctx.buffer; const rec = ctx.record;', body: 'b.push(rec); if (b.pop() !== null) sink++;' },
+  { id: 'lock-stack', label: 'lock stack push + pop', setup: 'const b = ctx.lockStack; const rec = ctx.record;', body: 'b.push(rec); if (b.pop() !== null) sink++;' },
+  { id: 'pool', label: 'PerCpuPool take + give', setup: 'const p = ctx.pool;', body: 'const x = p.take(); if (x !== null) { p.give(x); sink++; }' },
+  { id: 'lock-pool', label: 'lock free list take + give', setup: 'const p = ctx.lockPool;', body: 'const x = p.take(); if (x !== null) { p.give(x); sink++; }' },
 ];
 
 const res = runAlternating(list, ctx, { rounds, targetMs: ms });
@@ -82,6 +104,21 @@ console.log(
       const s = res[c.id].nsPerOp;
       return [c.label, fmt(s.median), fmt(s.min), fmt(s.max), fmt(s.median / base), fmt(s.median / i32)];
     }),
+  ),
+);
+// Two crossings that each read their data pointer are the least either
+// operation pair can cost through N-API; a push + pop also copies the record
+// in and out and allocates the record pop() returns.
+const m = (id) => res[id].nsPerOp.median;
+const floors = [
+  ['PerCpuBuffer push + pop', 2 * m('call-data') + m('copy-words') + m('alloc16'), '2 x benchCallData + copy (words) + new Uint8Array(16)', m('buffer'), m('lock-stack')],
+  ['PerCpuPool take + give', 2 * m('call-data'), '2 x benchCallData', m('pool'), m('lock-pool')],
+];
+console.log('');
+console.log(
+  table(
+    ['one thread', 'floor ns', 'floor made of', 'now ns', 'lock ns', 'lock / 2 (the 2x target)', 'floor under the target'],
+    floors.map(([name, floor, made, now, lock]) => [name, fmt(floor), made, fmt(now), fmt(lock), fmt(lock / 2), floor > lock / 2 ? 'above: 2x cannot be met through N-API' : 'below']),
   ),
 );
 if (counter.value() < 1n) throw new Error('crossing: the counter lost its adds');

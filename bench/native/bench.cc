@@ -310,6 +310,18 @@ napi_value BenchCallData(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// benchCallInt(): benchCallData returning a number (napi_create_int64), as a
+// region operation would if it returned its result instead of writing it to
+// the region's args.
+napi_value BenchCallInt(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data);
+  napi_value out = nullptr;
+  napi_create_int64(env, 7, &out);
+  return out;
+}
+
 int bench_data_anchor = 0;
 
 }  // namespace
@@ -322,7 +334,8 @@ bool bench_register(napi_env env, napi_value exports) {
   };
   const Fn fns[] = {{"benchLoop", BenchLoop, nullptr},
                     {"benchCall", BenchCall, nullptr},
-                    {"benchCallData", BenchCallData, &bench_data_anchor}};
+                    {"benchCallData", BenchCallData, &bench_data_anchor},
+                    {"benchCallInt", BenchCallInt, &bench_data_anchor}};
   for (const Fn& f : fns) {
     napi_value fn = nullptr;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, f.data, &fn) != napi_ok ||
