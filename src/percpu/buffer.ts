@@ -139,7 +139,11 @@ export class PerCpuBuffer extends PerCpuBase {
       } while (s !== undefined);
     }
     if (direct !== null) return direct;
-    const out = into ?? new Uint8Array(size);
+    // A new record is made as a copy of the region's (one builtin call that
+    // allocates and copies): faster here than allocating and copying words in
+    // JS, on Node 20, 22 and 26 alike (bench/analysis/crossing.cjs).
+    if (into === undefined) return new Uint8Array(r.record);
+    const out = into;
     const w = this.recordWords;
     if (w !== null) {
       const m = w.length;

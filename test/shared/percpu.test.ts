@@ -148,7 +148,8 @@ describe.skipIf(skipShared)(`per-CPU structures on the ${project} backend`, () =
         // Byte values 0..255 in turn, so that bytes >= 0x80 (a negative Int32 when they are the top byte) come through.
         const r = (n: number): Uint8Array => Uint8Array.from({ length: size }, (_, i) => (n * 61 + i * 37 + 0x80) & 0xff);
         for (let n = 0; n < 6; n++) b.push(r(n));
-        expect(b.pop(), `size ${size}`).toEqual(r(5));
+        const popped = b.pop()!;
+        expect(popped, `size ${size}`).toEqual(r(5));
         const into = new Uint8Array(size).fill(0xee);
         expect(b.pop(into), `size ${size}`).toBe(into);
         expect(into, `size ${size}`).toEqual(r(4));
@@ -159,6 +160,8 @@ describe.skipIf(skipShared)(`per-CPU structures on the ${project} backend`, () =
         const intoOdd = new Uint8Array(new ArrayBuffer(size + 1), 1, size);
         expect(b.pop(intoOdd), `size ${size}`).toEqual(r(9));
         expect(b.drain(), `size ${size}`).toEqual([r(0), r(1), r(2), r(3)]);
+        // The record pop() returned is the caller's own: the pushes and pops since left it as it was.
+        expect(popped, `size ${size}`).toEqual(r(5));
       }
       // Every byte value in every position of a 16-byte record.
       const b = new PerCpuBuffer({ recordSize: 16, capacity: 4 });
