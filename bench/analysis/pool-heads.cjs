@@ -12,8 +12,9 @@
 // take and its give puts the index on the other CPU's list, and over time
 // two CPUs' heads can sit on one 64-byte line of next[] (8 indices per line),
 // which both then write. Each row: the round's take + give rate over all
-// workers, the heads of the first two allowed CPUs when it ended, and whether
-// they share a line.
+// workers, the heads of the first two allowed CPUs when it ended, whether
+// they share a line, and the workers' section attempts that the kernel
+// aborted or that found the thread on another CPU (rseq.opCounts()).
 const { Worker, isMainThread, workerData, parentPort } = require('node:worker_threads');
 
 const WORKERS = 4;
@@ -40,7 +41,7 @@ if (isMainThread) {
       for (let k = 0; k < WORKERS; k++) {
         const w = new Worker(__filename, { workerData: { entry, buffer: pool.buffer, ctl } });
         done.push(new Promise((resolve, reject) => {
-          w.once('message', (n) => (counts.push(n), resolve()));
+          w.once('message', (m) => (counts.push(m), resolve()));
           w.once('error', reject);
         }));
       }
@@ -54,18 +55,20 @@ if (isMainThread) {
       Atomics.store(ctl, 0, 0);
       const h = cpus.map(head);
       const sameLine = h[0] >= 0 && h[1] >= 0 && Math.floor(h[0] / 8) === Math.floor(h[1] / 8);
-      rows.push([String(round), (counts.reduce((a, b) => a + b, 0) / seconds / 1e6).toFixed(1), `${h[0]}, ${h[1]}`, sameLine ? 'yes' : 'no']);
+      const sum = (k) => counts.reduce((a, m) => a + m[k], 0);
+      rows.push([String(round), (sum('n') / seconds / 1e6).toFixed(1), `${h[0]}, ${h[1]}`, sameLine ? 'yes' : 'no', String(sum('attempts')), String(sum('aborts')), String(sum('moved'))]);
     }
-    console.log(table(['round', 'M take+give/s', `heads of CPUs ${cpus.join(', ')}`, 'one line'], rows));
+    console.log(table(['round', 'M take+give/s', `heads of CPUs ${cpus.join(', ')}`, 'one line', 'attempts', 'aborted', 'moved'], rows));
   })().catch((err) => {
     console.error(err);
     process.exit(1);
   });
 } else {
-  const { PerCpuPool } = require(workerData.entry);
+  const { PerCpuPool, rseq } = require(workerData.entry);
   const p = PerCpuPool.from(workerData.buffer);
   const ctl = workerData.ctl;
   while (Atomics.load(ctl, 0) === 0);
+  const before = rseq.opCounts();
   let n = 0;
   while (Atomics.load(ctl, 0) === 1) {
     for (let i = 0; i < 1000; i++) {
@@ -76,5 +79,7 @@ if (isMainThread) {
       }
     }
   }
-  parentPort.postMessage(n);
+  const after = rseq.opCounts();
+  const d = (k) => Number(after[k]) - Number(before[k]);
+  parentPort.postMessage({ n, attempts: d('attempts'), aborts: d('aborts'), moved: d('moved') });
 }

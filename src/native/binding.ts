@@ -188,4 +188,6 @@ export interface NativeBenchBinding {
   benchCall(): undefined;
   /** Reads its data pointer and does nothing: the floor of a bound-region operation's call. */
   benchCallData(): undefined;
+  /** benchCallData() returning a number: what a call that makes its result costs. */
+  benchCallInt(): number;
 }

@@ -15,7 +15,7 @@ const CHILD = path.join(ROOT, 'test', 'helpers', 'child-report.cjs');
 const CLI = path.join(ROOT, 'bin', 'rseq.js');
 
 /** What only the development addon exports (bench/native/bench.cc). */
-const BENCH_FUNCTIONS = ['benchCall', 'benchCallData', 'benchLoop'];
+const BENCH_FUNCTIONS = ['benchCall', 'benchCallData', 'benchCallInt', 'benchLoop'];
 
 interface Exports {
   /** typeof each of BENCH_FUNCTIONS, in that order. */
