@@ -68,6 +68,10 @@ const ctx = {
 };
 ctx.staging32 = new Int32Array(ctx.staging.buffer);
 
+// PerCpuBuffer's copies of a 16-byte record through Int32 words (src/percpu/buffer.ts).
+const COPY_IN = 'for (let j = 0, k = 0; j < 4; j++, k += 4) w[j] = s[k] | (s[k + 1] << 8) | (s[k + 2] << 16) | (s[k + 3] << 24);';
+const COPY_OUT = 'for (let j = 0, k = 0; j < 4; j++, k += 4) { const v = w[j]; o[k] = v; o[k + 1] = v >> 8; o[k + 2] = v >> 16; o[k + 3] = v >> 24; }';
+
 const list = [
   { id: 'call', label: 'benchCall()', setup: 'const f = ctx.call;', body: 'f();' },
   { id: 'call-data', label: 'benchCallData()', setup: 'const f = ctx.callData;', body: 'f();' },
@@ -83,18 +87,8 @@ const list = [
     setup: 'const s = ctx.record, d = ctx.staging, o = ctx.out;',
     body: 'for (let k = 0; k < 16; k++) d[k] = s[k]; for (let k = 0; k < 16; k++) o[k] = d[k];',
   },
-  {
-    id: 'copy-words',
-    label: '16-byte record in and out, Int32 words',
-    setup: 'const s = ctx.record, w = ctx.staging32, o = ctx.out;',
-    body: 'for (let j = 0, k = 0; j < 4; j++, k += 4) w[j] = s[k] | (s[k + 1] << 8) | (s[k + 2] << 16) | (s[k + 3] << 24); for (let j = 0, k = 0; j < 4; j++, k += 4) { const v = w[j]; o[k] = v; o[k + 1] = v >> 8; o[k + 2] = v >> 16; o[k + 3] = v >> 24; }',
-  },
-  {
-    id: 'copy-in',
-    label: '16-byte record in, Int32 words (push)',
-    setup: 'const s = ctx.record, w = ctx.staging32;',
-    body: 'for (let j = 0, k = 0; j < 4; j++, k += 4) w[j] = s[k] | (s[k + 1] << 8) | (s[k + 2] << 16) | (s[k + 3] << 24); sink += w[1];',
-  },
+  { id: 'copy-words', label: '16-byte record in and out, Int32 words', setup: 'const s = ctx.record, w = ctx.staging32, o = ctx.out;', body: `${COPY_IN} ${COPY_OUT}` },
+  { id: 'copy-in', label: '16-byte record in, Int32 words (push)', setup: 'const s = ctx.record, w = ctx.staging32;', body: `${COPY_IN} sink += w[1];` },
   { id: 'alloc16', label: 'new Uint8Array(16)', setup: '', body: 'sink += new Uint8Array(16).length;' },
   { id: 'copy-of', label: 'new Uint8Array(record) (pop)', setup: 'const d = ctx.staging;', body: 'sink += new Uint8Array(d)[1];' },
   { id: 'buffer', label: 'PerCpuBuffer push + pop', setup: 'const b = ctx.buffer; const rec = ctx.record;', body: 'b.push(rec); if (b.pop() !== null) sink++;' },
