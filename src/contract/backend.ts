@@ -226,7 +226,7 @@ export interface BoundRegion {
    * Pool: an index from this CPU's list into args[0]. Undefined when it took
    * one, else a status (REGION_EMPTY: the list is empty). The index comes back
    * through args, not as the return value: a number made by the addon costs a
-   * native call about 9 ns more here (bench/analysis/crossing.cjs).
+   * native call 7-9 ns more here (bench/analysis/crossing.cjs).
    */
   take(): number | undefined;
   /** Pool: index args[0], which this thread took, onto this CPU's list. Undefined when it committed, else a status. */
