@@ -24,7 +24,7 @@
  * the IP to abort_ip. Critical sections themselves (step programs run on a
  * simulated thread) are in sections.ts; the seeded scheduler that delivers
  * events between their steps is in scheduler.ts. Which real JavaScript thread
- * is which simulated thread is the host backend's business (fallback/backend.ts).
+ * is which simulated thread is the host backend's business (fallback/host-thread.ts).
  */
 import { fieldsFromFeatureSize } from '../../src/contract/fields.js';
 import type { AuxvEntry, ErrnoTable, FieldAvailability, KernelInfo, LibcInfo } from '../../src/contract/types.js';

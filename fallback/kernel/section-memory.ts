@@ -3,7 +3,7 @@
  * thread's struct rseq and the operation's arrays, behind one interface, so
  * the same step programs run on simulated memory (simulatedMemory here: the
  * kernel model, the scheduler, the tests) and on real typed arrays (the host
- * backend, fallback/backend.ts).
+ * backend, fallback/host-sections.ts).
  */
 import type { SimMemory } from './memory.js';
 

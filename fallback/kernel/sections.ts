@@ -11,7 +11,7 @@
  *
  * The same programs run against simulated memory (the kernel model, the
  * scheduler, the tests) and against real typed arrays (the host backend,
- * fallback/backend.ts).
+ * fallback/host-sections.ts).
  */
 export * from './section-args.js';
 export { simulatedMemory } from './section-memory.js';

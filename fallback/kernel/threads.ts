@@ -4,7 +4,8 @@
  * (sched_setaffinity), migration and preemption (the events a return to user
  * space acts on), and the mm_cid each thread gets. Which event happens when
  * is decided elsewhere: by the seeded scheduler (scheduler.ts), by the host
- * backend (fallback/backend.ts) or by a test driving the Machine.
+ * backend (fallback/host-thread.ts, fallback/host-sections.ts) or by a test
+ * driving the Machine.
  */
 import { fail, ok, type SyscallResult } from './errno.js';
 import { RSEQ_CPU_ID_UNINITIALIZED } from './profiles.js';

@@ -3,7 +3,7 @@
  * popMany, take, give) written over single-attempt sections, with the
  * statuses, checks and retries of native/region.cc, so every implementation
  * gives the same results. Two callers supply the sections: the simulator
- * backend (its step programs, fallback/backend.ts) and the slot-locked path of
+ * backend (its step programs, fallback/host-sections.ts) and the slot-locked path of
  * kernels where critical sections are unsafe (src/percpu/locked.ts). Both
  * serialise a structure's sections on the locks in the structure's own buffer
  * (section-locks.ts), so every thread that uses the structure shares them,
