@@ -31,6 +31,7 @@
 const { runAlternating } = require('../lib/micro.cjs');
 const { fmt, table } = require('../lib/stats.cjs');
 const { analysisSetup } = require('../lib/analysis.cjs');
+const contenders = require('../lib/contenders.cjs');
 const { LockedStack } = require('../lib/lockstack.cjs');
 const { LockedPool } = require('../lib/lockpool.cjs');
 
@@ -51,10 +52,8 @@ const ctx = {
   call: addon.benchCall,
   callData: addon.benchCallData,
   callInt: addon.benchCallInt,
-  buffer,
-  pool,
-  lockStack: LockedStack.create(16, 64),
-  lockPool: LockedPool.create(64),
+  buffers: { percpu: buffer, locked: LockedStack.create(16, 64) },
+  pools: { percpu: pool, locked: LockedPool.create(64) },
   counter,
   counterRegion: counter.region,
   bufferRegion: buffer.region,
@@ -91,10 +90,9 @@ const list = [
   { id: 'copy-in', label: '16-byte record in, Int32 words (push)', setup: 'const s = ctx.record, w = ctx.staging32;', body: `${COPY_IN} sink += w[1];` },
   { id: 'alloc16', label: 'new Uint8Array(16)', setup: '', body: 'sink += new Uint8Array(16).length;' },
   { id: 'copy-of', label: 'new Uint8Array(record) (pop)', setup: 'const d = ctx.staging;', body: 'sink += new Uint8Array(d)[1];' },
-  { id: 'buffer', label: 'PerCpuBuffer push + pop', setup: 'const b = ctx.buffer; const rec = ctx.record;', body: 'b.push(rec); if (b.pop() !== null) sink++;' },
-  { id: 'lock-stack', label: 'lock stack push + pop', setup: 'const b = ctx.lockStack; const rec = ctx.record;', body: 'b.push(rec); if (b.pop() !== null) sink++;' },
-  { id: 'pool', label: 'PerCpuPool take + give', setup: 'const p = ctx.pool;', body: 'const x = p.take(); if (x !== null) { p.give(x); sink++; }' },
-  { id: 'lock-pool', label: 'lock free list take + give', setup: 'const p = ctx.lockPool;', body: 'const x = p.take(); if (x !== null) { p.give(x); sink++; }' },
+  // The one-thread contenders of bench/run.cjs sections 5 and 6, as they are there.
+  ...contenders.BUFFER,
+  ...contenders.POOL,
 ];
 
 const res = runAlternating(list, ctx, { rounds, targetMs: ms });
@@ -114,8 +112,8 @@ console.log(
 // in and makes the record pop() returns.
 const m = (id) => res[id].nsPerOp.median;
 const floors = [
-  ['PerCpuBuffer push + pop', 2 * m('call-data') + m('copy-in') + m('copy-of'), '2 x benchCallData + record in (words) + new Uint8Array(record)', m('buffer'), m('lock-stack')],
-  ['PerCpuPool take + give', 2 * m('call-data'), '2 x benchCallData', m('pool'), m('lock-pool')],
+  ['PerCpuBuffer push + pop', 2 * m('call-data') + m('copy-in') + m('copy-of'), '2 x benchCallData + record in (words) + new Uint8Array(record)', m('percpu-buffer'), m('lock-stack')],
+  ['PerCpuPool take + give', 2 * m('call-data'), '2 x benchCallData', m('percpu-pool'), m('lock-pool')],
 ];
 console.log('');
 console.log(
