@@ -145,7 +145,6 @@ async function main() {
       row.brokenFiles = brokenFiles.map((f) => path.relative(ROOT, f.name));
       // Each failed test by file and name, with its message's first line, so that
       // the end of CI's output says which test failed and why.
-      row.failedTests = [];
       for (const f of vitest.testResults || []) {
         for (const a of f.assertionResults || []) {
           if (a.status !== 'failed') continue;
@@ -161,7 +160,7 @@ async function main() {
     if (row.problem && (r.timedOut || row.failed === 0)) row.failed += 1;
     if (row.brokenFiles && row.brokenFiles.length) console.log(`ci: node ${row.version}: failed outside its tests: ${row.brokenFiles.join(', ')}`);
     if (row.problem) console.log(`ci: node ${row.version}: ${row.problem}`);
-    for (const t of row.failedTests ?? []) console.log(`ci: node ${row.version}: failed ${t}`);
+    for (const t of row.failedTests) console.log(`ci: node ${row.version}: failed ${t}`);
     console.log(`ci: node ${row.version}: ${row.passed} passed, ${row.failed} failed${row.skipped ? `, ${row.skipped} skipped` : ''} in ${row.seconds} s`);
   }
   fs.writeFileSync(path.join(RESULTS, 'node-majors.json'), `${JSON.stringify(rows, null, 2)}\n`);
