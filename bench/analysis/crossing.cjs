@@ -24,6 +24,19 @@
 //   new Uint8Array(record)   a new record copied from the region's, as pop() makes the one it returns
 //   PerCpuBuffer push + pop  and the lock stack's, and PerCpuPool take + give and the lock free
 //   ...                      list's (bench/lib/lockstack.cjs, lockpool.cjs): the one-thread targets
+//   thread cache take + give what a pool with a thread-private cache of free
+//                            indices would cost (no crossing; a sketch, not in
+//                            the package). give checks the index,
+//                            compare-exchanges its word from taken to cached
+//                            and pushes it on a JS array; take pops the array
+//                            and marks the index taken:
+//     owner only             with a plain store. Nobody else may take a cached
+//                            index, so a terminated worker strands its cache
+//     revocable              with a compare-exchange from cached, so another
+//                            thread may take cached indices back (from a dead
+//                            worker, or when the lists are empty); on Int32
+//                            state words, and on BigInt64 words like the
+//                            pool's next[] (2^50 taken, 2^50 + 1 cached)
 //
 // After the table, the floor of each one-thread target from this run's rows:
 // what PerCpuBuffer push + pop and PerCpuPool take + give cannot go below
@@ -63,6 +76,9 @@ const ctx = {
   out: new Uint8Array(16),
   staging: new Uint8Array(new ArrayBuffer(16)),
   staging32: null,
+  // The thread cache sketch: one state word per index (1 taken, 2 cached), the cache a JS array.
+  cache: { state: new Int32Array(new SharedArrayBuffer(4 * 64)).fill(2), held: Array.from({ length: 64 }, (_, i) => i) },
+  cache64: { state: new BigInt64Array(new SharedArrayBuffer(8 * 64)).fill(2n ** 50n + 1n), held: Array.from({ length: 64 }, (_, i) => i), taken: 2n ** 50n, cached: 2n ** 50n + 1n },
   sink: 0,
 };
 ctx.staging32 = new Int32Array(ctx.staging.buffer);
@@ -70,6 +86,9 @@ ctx.staging32 = new Int32Array(ctx.staging.buffer);
 // PerCpuBuffer's copies of a 16-byte record through Int32 words (src/percpu/buffer.ts).
 const COPY_IN = 'for (let j = 0, k = 0; j < 4; j++, k += 4) w[j] = s[k] | (s[k + 1] << 8) | (s[k + 2] << 16) | (s[k + 3] << 24);';
 const COPY_OUT = 'for (let j = 0, k = 0; j < 4; j++, k += 4) { const v = w[j]; o[k] = v; o[k + 1] = v >> 8; o[k + 2] = v >> 16; o[k + 3] = v >> 24; }';
+
+// The thread cache sketch's give (state words: 1 taken, 2 cached).
+const CACHE_GIVE = "if (!(i >= 0 && i < 64 && Number.isInteger(i)) || Atomics.compareExchange(st, i, 1, 2) !== 1) throw new Error('cache: not taken'); held.push(i);";
 
 const list = [
   { id: 'call', label: 'benchCall()', setup: 'const f = ctx.call;', body: 'f();' },
@@ -90,6 +109,26 @@ const list = [
   { id: 'copy-in', label: '16-byte record in, Int32 words (push)', setup: 'const s = ctx.record, w = ctx.staging32;', body: `${COPY_IN} sink += w[1];` },
   { id: 'alloc16', label: 'new Uint8Array(16)', setup: '', body: 'sink += new Uint8Array(16).length;' },
   { id: 'copy-of', label: 'new Uint8Array(record) (pop)', setup: 'const d = ctx.staging;', body: 'sink += new Uint8Array(d)[1];' },
+  {
+    id: 'cache-owner',
+    label: 'thread cache take + give, owner only (sketch)',
+    setup: 'const st = ctx.cache.state, held = ctx.cache.held;',
+    body: `const i = held.pop(); st[i] = 1; ${CACHE_GIVE}`,
+  },
+  {
+    id: 'cache-revocable',
+    label: 'thread cache take + give, revocable (sketch)',
+    setup: 'const st = ctx.cache.state, held = ctx.cache.held;',
+    body: `const i = held.pop(); if (Atomics.compareExchange(st, i, 2, 1) !== 2) throw new Error('cache: revoked'); ${CACHE_GIVE}`,
+  },
+  {
+    id: 'cache-revocable-64',
+    label: 'thread cache take + give, revocable, BigInt64 (sketch)',
+    setup: 'const { state: st, held, taken: T, cached: C } = ctx.cache64;',
+    body:
+      "const i = held.pop(); if (Atomics.compareExchange(st, i, C, T) !== C) throw new Error('cache: revoked'); " +
+      "if (!(i >= 0 && i < 64 && Number.isInteger(i)) || Atomics.compareExchange(st, i, T, C) !== T) throw new Error('cache: not taken'); held.push(i);",
+  },
   // The one-thread contenders of bench/run.cjs sections 5 and 6, as they are there.
   ...contenders.BUFFER,
   ...contenders.POOL,
@@ -116,6 +155,9 @@ const floors = [
   ['PerCpuPool take + give', 2 * m('call-data'), '2 x benchCallData', m('percpu-pool'), m('lock-pool')],
 ];
 console.log('');
+// Under RSEQ_FFI=1 (Node 26) the structures cross through node:ffi, and the
+// N-API floor is not theirs: the region rows above are what their calls cost.
+if (pool.region.crossing !== 'napi') console.log(`the structures cross through ${pool.region.crossing}: the floors below are N-API's, for comparison`);
 console.log(
   table(
     ['one thread', 'floor ns', 'floor made of', 'now ns', 'lock ns', 'lock / 2 (the 2x target)', 'floor under the target'],
