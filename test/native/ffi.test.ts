@@ -4,15 +4,17 @@
  * there, in child processes: the structures give the same results through
  * node:ffi as through N-API, stay exact under 4 workers, and the addon's
  * rseq_ffi_* functions refuse every handle that is not the caller's with a
- * status. Where the opt-in cannot work (an older Node, node:ffi disabled or
- * refused by the permission model) the structures stay on N-API and one
- * warning says why.
+ * status. The children run with --no-concurrent-recompilation, which the
+ * opt-in needs. Where the opt-in cannot work (an older Node, the flag missing
+ * or undone, node:ffi disabled or refused by the permission model) the
+ * structures stay on N-API and one warning says why.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DIST_ENTRY, ROOT, lastJson, required, skipNative } from '../helpers/env.js';
+import { FFI_NEEDS_FLAG, concurrentRecompilationOff } from '../../src/native/ffi.js';
 
 const CHILD = path.join(ROOT, 'test', 'helpers', 'ffi-child.cjs');
 const ADDON = process.env.RSEQ_ADDON?.trim() ? path.resolve(process.env.RSEQ_ADDON.trim()) : path.join(ROOT, 'build', 'Release', 'rseq.node');
@@ -37,10 +39,12 @@ const { node: NODE26, why } = node26();
 if (why !== null && !required) console.warn(`ffi.test.ts: skipped, no Node 26: ${why}`);
 const skip = skipNative || (NODE26 === null && !required);
 
-function child(node: string, mode: string, env: Record<string, string>, flags: string[] = []): SpawnSyncReturns<string> {
+/** The child runs with V8's concurrent recompilation off (FFI_NEEDS_FLAG, which RSEQ_FFI=1 needs) unless `concurrent`. */
+function child(node: string, mode: string, env: Record<string, string>, flags: string[] = [], concurrent = false): SpawnSyncReturns<string> {
   const full: NodeJS.ProcessEnv = { ...process.env, RSEQ_BACKEND: 'native', ...env };
   if (env.RSEQ_FFI === undefined) delete full.RSEQ_FFI;
-  return spawnSync(node, [...flags, CHILD, DIST_ENTRY, ADDON, mode], { cwd: ROOT, env: full, encoding: 'utf8', timeout: 60_000 });
+  const v8 = concurrent ? [] : [FFI_NEEDS_FLAG];
+  return spawnSync(node, [...v8, ...flags, CHILD, DIST_ENTRY, ADDON, mode], { cwd: ROOT, env: full, encoding: 'utf8', timeout: 60_000 });
 }
 
 function node(): string {
@@ -49,6 +53,18 @@ function node(): string {
 }
 
 type Calls = typeof REFUSED;
+
+describe('RSEQ_FFI=1 needs V8\'s concurrent recompilation off', () => {
+  it('reads node\'s options: either spelling turns it off, and the last of its forms wins', () => {
+    expect(concurrentRecompilationOff([])).toBe(false);
+    expect(concurrentRecompilationOff([FFI_NEEDS_FLAG])).toBe(true);
+    expect(concurrentRecompilationOff(['--no-concurrent_recompilation', '--expose-gc'])).toBe(true);
+    expect(concurrentRecompilationOff(['--noconcurrent-recompilation'])).toBe(true);
+    expect(concurrentRecompilationOff([FFI_NEEDS_FLAG, '--concurrent-recompilation'])).toBe(false);
+    expect(concurrentRecompilationOff(['--concurrent-recompilation', FFI_NEEDS_FLAG])).toBe(true);
+    expect(concurrentRecompilationOff(['--no-concurrent-recompilation-delay=5', '--concurrent-osr'])).toBe(false);
+  });
+});
 
 describe.skipIf(skip)('RSEQ_FFI=1 under Node 26', () => {
   it('the structures give the same results through node:ffi as through N-API (one CPU, every result and error in order)', () => {
@@ -125,15 +141,17 @@ describe.skipIf(skip)('RSEQ_FFI=1 under Node 26', () => {
     expect(r.after).toEqual({ crossing: 'ffi', value: 5 });
   });
 
-  const fallbacks: Array<[string, () => string, string[], RegExp]> = [
+  const fallbacks: Array<[string, () => string, string[], RegExp, boolean?]> = [
     // The runner's own Node when it is older than 26 (CI's), else Node 24.
     ['an older Node', () => (Number(process.versions.node.split('.')[0]) < 26 ? process.execPath : nodeBinary('24', { preferCached: true, log: () => {} })), [], /needs Node\.js 26 or later/],
+    ['V8\'s concurrent recompilation on (no --no-concurrent-recompilation)', node, [], /crash the process.*ArityForArgc.*run node with --no-concurrent-recompilation/, true],
+    ['--no-concurrent-recompilation undone by a later --concurrent-recompilation', node, ['--concurrent-recompilation'], /run node with --no-concurrent-recompilation/],
     ['the permission model without --allow-ffi', node, ['--permission', '--allow-fs-read=*', '--allow-addons', '--allow-worker'], /permission model refuses node:ffi.*--allow-ffi/],
     ['node:ffi disabled', node, ['--no-experimental-ffi'], /node:ffi did not load/],
   ];
-  for (const [name, binary, flags, reason] of fallbacks) {
+  for (const [name, binary, flags, reason, concurrent] of fallbacks) {
     it(`${name}: the structures stay on N-API, and one warning (for the process and its 2 workers) says why`, () => {
-      const run = child(binary(), 'fallback', { RSEQ_FFI: '1' }, flags);
+      const run = child(binary(), 'fallback', { RSEQ_FFI: '1' }, flags, concurrent);
       const r = lastJson<{ crossing: string; value: number; workers: string[]; warnings: Array<{ code: string; message: string }> }>(run);
       expect(r.crossing).toBe('napi');
       expect(r.workers).toEqual(['napi', 'napi']);
