@@ -143,22 +143,21 @@ export class PerCpuBuffer extends PerCpuBase {
     // allocates and copies): faster here than allocating and copying words in
     // JS, on Node 20, 22 and 26 alike (bench/analysis/crossing.cjs).
     if (into === undefined) return new Uint8Array(r.record);
-    const out = into;
     const w = this.recordWords;
     if (w !== null) {
       const m = w.length;
       for (let j = 0, k = 0; j < m; j++, k += 4) {
         const v = w[j]!;
-        out[k] = v;
-        out[k + 1] = v >> 8;
-        out[k + 2] = v >> 16;
-        out[k + 3] = v >> 24;
+        into[k] = v;
+        into[k + 1] = v >> 8;
+        into[k + 2] = v >> 16;
+        into[k + 3] = v >> 24;
       }
     } else {
       const src = r.record;
-      for (let i = 0; i < size; i++) out[i] = src[i]!;
+      for (let i = 0; i < size; i++) into[i] = src[i]!;
     }
-    return out;
+    return into;
   }
 
   /**
